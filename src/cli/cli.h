@@ -1,0 +1,29 @@
+/* Shared pieces of the clstyle command: options common to every subcommand, exit codes,
+ * and reporting. */
+#ifndef CLS_CLI_H
+#define CLS_CLI_H
+
+#include "clstyle.h"
+
+enum {
+    CLS_EXIT_OK = 0,
+    CLS_EXIT_RUNTIME = 1,
+    CLS_EXIT_USAGE = 2,
+    CLS_EXIT_INTERRUPTED = 130,
+};
+
+typedef struct cls_cli_common {
+    const char *device_spec; /* -d/--device, NULL when not given */
+    int verbosity;           /* -1 quiet, 0 default, 1 -v, 2 -vv */
+} cls_cli_common;
+
+/* Log callback printing to stderr; user points to a cls_cli_common. */
+void cls_cli_log(void *user, cls_log_level level, const char *message);
+
+/* Prints "clstyle: error: <what failed>" for a failed library call; returns the exit code. */
+int cls_cli_fail(cls_status status);
+
+int cls_cmd_devices(const cls_cli_common *common);
+int cls_cmd_check(const cls_cli_common *common);
+
+#endif

@@ -1,0 +1,22 @@
+/* How the command reports: library log messages and errors, on stderr. */
+#include "cli/cli.h"
+
+#include <stdio.h>
+
+void cls_cli_log(void *user, cls_log_level level, const char *message)
+{
+    const cls_cli_common *common = user;
+    if (common->verbosity < 0 && level > CLS_LOG_WARN)
+        return;
+    if (level == CLS_LOG_WARN)
+        fprintf(stderr, "clstyle: warning: %s\n", message);
+    else
+        fprintf(stderr, "clstyle: %s\n", message);
+}
+
+int cls_cli_fail(cls_status status)
+{
+    const char *detail = cls_last_error();
+    fprintf(stderr, "clstyle: error: %s\n", detail && *detail ? detail : cls_status_str(status));
+    return CLS_EXIT_RUNTIME;
+}

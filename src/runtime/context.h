@@ -1,0 +1,47 @@
+/* The inside of a cls_ctx, shared by the runtime and the op launchers. */
+#ifndef CLS_RUNTIME_CONTEXT_H
+#define CLS_RUNTIME_CONTEXT_H
+
+#include "runtime/error.h"
+
+typedef struct cls_named_kernel {
+    char name[64];
+    cl_kernel kernel;
+} cls_named_kernel;
+
+struct cls_ctx {
+    cls_device_info info;
+    cl_platform_id platform;
+    cl_device_id device;
+    cl_context context;
+    cl_command_queue queue;
+
+    cl_program *programs; /* one per embedded .cl file, in cls_kernel_sources order */
+    size_t program_count;
+    cls_named_kernel *kernels; /* every kernel of every program */
+    size_t kernel_count;
+
+    char cache_dir[4096];  /* empty: cache disabled */
+    char kernel_dir[4096]; /* empty: built-in sources */
+
+    cls_log_fn log;
+    void *log_user;
+    cls_log_level log_level;
+    cls_ctx_startup startup;
+};
+
+/* Sends a message to the context's log callback when level is enabled. */
+void cls_log(const cls_ctx *ctx, cls_log_level level, const char *fmt, ...) CLS_PRINTF(3, 4);
+
+/* The kernel with this function name, built at context creation. */
+cls_status cls_ctx_kernel(const cls_ctx *ctx, const char *name, cl_kernel *out);
+
+/* Builds every embedded program for the context's device, through the kernel cache, and
+ * fills ctx->programs, ctx->kernels and the startup counters. */
+cls_status cls_programs_build(cls_ctx *ctx);
+void cls_programs_release(cls_ctx *ctx);
+
+/* Monotonic seconds, for startup timings. */
+double cls_now_seconds(void);
+
+#endif
