@@ -1,0 +1,61 @@
+/* Minimal assertions for clstyle's test programs: every failed check is printed with its
+ * location and counted; the program's exit status says whether any failed. */
+#ifndef CLS_TESTS_CHECK_H
+#define CLS_TESTS_CHECK_H
+
+#include "clstyle.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int check_failures;
+static int check_count;
+
+#define CHECK(cond)                                                                        \
+    do {                                                                                   \
+        check_count++;                                                                     \
+        if (!(cond)) {                                                                     \
+            check_failures++;                                                              \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);       \
+        }                                                                                  \
+    } while (0)
+
+/* Checks a cls_status and prints the library's detail message when it differs. */
+#define CHECK_STATUS(expr, want)                                                           \
+    do {                                                                                   \
+        cls_status got_ = (expr);                                                          \
+        check_count++;                                                                     \
+        if (got_ != (want)) {                                                              \
+            check_failures++;                                                              \
+            fprintf(stderr, "%s:%d: %s returned %s, expected %s\n  detail: %s\n",          \
+                    __FILE__, __LINE__, #expr, cls_status_str(got_), cls_status_str(want), \
+                    cls_last_error());                                                     \
+        }                                                                                  \
+    } while (0)
+
+#define CHECK_CONTAINS(haystack, needle)                                                   \
+    do {                                                                                   \
+        const char *h_ = (haystack);                                                       \
+        check_count++;                                                                     \
+        if (!h_ || !strstr(h_, (needle))) {                                                \
+            check_failures++;                                                              \
+            fprintf(stderr, "%s:%d: expected \"%s\" in:\n%s\n", __FILE__, __LINE__,        \
+                    (needle), h_ ? h_ : "(null)");                                         \
+        }                                                                                  \
+    } while (0)
+
+/* Runs one test function, naming it in the output. */
+#define RUN(test)                                                                          \
+    do {                                                                                   \
+        int before_ = check_failures;                                                      \
+        test();                                                                            \
+        printf("%s %s\n", check_failures == before_ ? "ok  " : "FAIL", #test);             \
+    } while (0)
+
+static inline int check_report(void)
+{
+    printf("%d checks, %d failed\n", check_count, check_failures);
+    return check_failures ? 1 : 0;
+}
+
+#endif

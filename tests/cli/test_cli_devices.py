@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""The clstyle command's device handling: listing, selection errors, exit codes, and the
+kernel cache as seen in --verbose output."""
+import os
+import subprocess
+import sys
+import tempfile
+
+CLSTYLE = sys.argv[1]
+failures = 0
+
+
+def run(*args, env=None):
+    return subprocess.run([CLSTYLE, *args], capture_output=True, text=True, timeout=300,
+                          env=env)
+
+
+def check(name, cond, result=None):
+    global failures
+    if cond:
+        print("ok   " + name)
+        return
+    failures += 1
+    print("FAIL " + name)
+    if result is not None:
+        print("  exit %d\n  stdout: %s\n  stderr: %s" % (result.returncode, result.stdout,
+                                                       result.stderr))
+
+
+r = run("devices")
+check("devices lists a device", r.returncode == 0 and "P:D" in r.stdout
+      and "\n0 " in r.stdout, r)
+check("--list-devices is the same", run("--list-devices").stdout == r.stdout)
+
+r = run("--version")
+check("--version", r.returncode == 0 and r.stdout.startswith("clstyle "), r)
+r = run("--help")
+check("--help names --device and the environment", r.returncode == 0 and "--device" in r.stdout
+      and "CLSTYLE_DEVICE" in r.stdout, r)
+
+for spec in ("99", "nosuchthing", "7:7"):
+    r = run("check", "--device", spec)
+    check("--device %s fails with the device list" % spec,
+          r.returncode == 1 and "clstyle: error:" in r.stderr
+          and "available devices" in r.stderr and "P:D" in r.stderr, r)
+
+r = run("check", "--bogus")
+check("unknown option is a usage error", r.returncode == 2 and "--bogus" in r.stderr, r)
+r = run("check", "--device")
+check("missing option value is a usage error", r.returncode == 2 and "--device" in r.stderr, r)
+r = run("frobnicate")
+check("unknown command is a usage error", r.returncode == 2 and "frobnicate" in r.stderr, r)
+r = run()
+check("no command prints usage", r.returncode == 2 and "Usage" in r.stderr, r)
+
+with tempfile.TemporaryDirectory() as cache:
+    env = dict(os.environ, XDG_CACHE_HOME=cache)
+    env.pop("CLSTYLE_NO_KERNEL_CACHE", None)
+    first = run("check", "-v", env=env)
+    check("first check compiles", first.returncode == 0 and "compiled" in first.stderr
+          and "self-check: passed" in first.stdout, first)
+    second = run("check", "-v", env=env)
+    check("second check is a kernel cache hit", second.returncode == 0
+          and "kernel cache: hit" in second.stderr and "compiled self_check" not in second.stderr
+          and "0 compiled" in second.stdout, second)
+    env["CLSTYLE_DEVICE"] = "nosuchthing"
+    r = run("check", env=env)
+    check("CLSTYLE_DEVICE is used when --device is absent", r.returncode == 1
+          and "nosuchthing" in r.stderr, r)
+    r = run("check", "--device", "0", env=env)
+    check("--device wins over CLSTYLE_DEVICE", r.returncode == 0, r)
+
+sys.exit(1 if failures else 0)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs everything clstyle needs to build and run on Debian or Ubuntu, from the
+# distribution's packages. --ci adds what .ci/run needs on top (clang for the OpenCL C
+# syntax check). Uses sudo when not run as root.
+set -euo pipefail
+
+packages=(
+  meson ninja-build pkg-config gcc python3      # build
+  ocl-icd-opencl-dev opencl-c-headers clinfo    # OpenCL ICD loader and headers
+  pocl-opencl-icd                               # an OpenCL device on any CPU
+  libclblast-dev                                # BLAS on OpenCL
+  libpng-dev libjpeg-dev                        # images
+  libxxhash-dev                                 # kernel cache keys and checksums
+)
+if [ "${1:-}" = "--ci" ]; then
+  packages+=(clang)
+fi
+
+sudo=""
+if [ "$(id -u)" != 0 ]; then
+  sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${packages[@]}"
