@@ -102,6 +102,7 @@ cls_status cls_ctx_create(const cls_ctx_params *params_in, cls_ctx **out)
     cls_log(ctx, CLS_LOG_INFO, "device %d: %s (%s, %s, driver %s)", ctx->info.index, ctx->info.name,
             ctx->info.platform, cls_device_type_str(ctx->info.type), ctx->info.driver_version);
     CLS_TRY(create_queue(ctx, params.profiling));
+    ctx->tunables = cls_tunables_for(&ctx->info);
     choose_cache_dir(ctx, &params);
     choose_kernel_dir(ctx, &params);
     CLS_TRY(cls_programs_build(ctx));
@@ -124,6 +125,9 @@ void cls_ctx_destroy(cls_ctx *ctx)
     if (!ctx)
         return;
     cls_programs_release(ctx);
+    for (int i = 0; i < CLS_SCRATCH_SLOTS; i++)
+        if (ctx->scratch[i])
+            clReleaseMemObject(ctx->scratch[i]);
     if (ctx->queue)
         clReleaseCommandQueue(ctx->queue);
     if (ctx->context)

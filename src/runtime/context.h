@@ -3,11 +3,19 @@
 #define CLS_RUNTIME_CONTEXT_H
 
 #include "runtime/error.h"
+#include "runtime/tunables.h"
 
 typedef struct cls_named_kernel {
     char name[64];
     cl_kernel kernel;
 } cls_named_kernel;
+
+/* Temporary device buffers kept by the context (see cls_ctx_scratch in runtime/launch.h). */
+typedef enum cls_scratch_slot {
+    CLS_SCRATCH_REDUCE, /* partial sums of reductions */
+    CLS_SCRATCH_GRAM,   /* C x C temporaries of the Gram backward pass */
+    CLS_SCRATCH_SLOTS
+} cls_scratch_slot;
 
 struct cls_ctx {
     cls_device_info info;
@@ -16,6 +24,7 @@ struct cls_ctx {
     cl_context context;
     cl_command_queue queue;
 
+    cls_tunables tunables;
     cl_program *programs; /* one per embedded .cl file, in cls_kernel_sources order */
     size_t program_count;
     cls_named_kernel *kernels; /* every kernel of every program */
@@ -23,6 +32,9 @@ struct cls_ctx {
 
     char cache_dir[4096];  /* empty: cache disabled */
     char kernel_dir[4096]; /* empty: built-in sources */
+
+    cl_mem scratch[CLS_SCRATCH_SLOTS];
+    size_t scratch_bytes[CLS_SCRATCH_SLOTS];
 
     cls_log_fn log;
     void *log_user;

@@ -48,8 +48,8 @@ fail:
     return status;
 }
 
-/* The exact text handed to the compiler. The #line directive keeps the driver's line
- * numbers equal to those of the .cl file whatever the host puts in front. */
+/* The exact text handed to the compiler: the device's tunables, then the file. The #line
+ * directive keeps the driver's line numbers equal to those of the .cl file. */
 static cls_status full_source(const cls_ctx *ctx, const cls_kernel_source *src, char **out)
 {
     cls_status status = CLS_OK;
@@ -59,10 +59,12 @@ static cls_status full_source(const cls_ctx *ctx, const cls_kernel_source *src, 
         CLS_TRY(read_source_file(ctx->kernel_dir, src->file, &from_disk));
         text = from_disk;
     }
-    size_t size = strlen(src->file) + strlen(text) + 64;
+    char prelude[512];
+    cls_tunables_prelude(&ctx->tunables, prelude, sizeof prelude);
+    size_t size = strlen(prelude) + strlen(src->file) + strlen(text) + 64;
     char *full = malloc(size);
     CLS_CHECK_ALLOC(full, "a kernel source");
-    snprintf(full, size, "#line 1 \"%s\"\n%s", src->file, text);
+    snprintf(full, size, "%s#line 1 \"%s\"\n%s", prelude, src->file, text);
     *out = full;
 fail:
     free(from_disk);

@@ -1,0 +1,32 @@
+// Elementwise helpers that CLBlast has no routine for.
+
+// y = clamp(y + a * x, lo, hi): an optimiser step that keeps pixels in range.
+kernel void axpy_clamp(global float *y, global const float *x, const float a, const float lo,
+                       const float hi, const uint n)
+{
+    const uint i = get_global_id(0);
+    if (i < n)
+        y[i] = clamp(y[i] + a * x[i], lo, hi);
+}
+
+// x[.][c][.][.] += values[c] for up to four channels of planes of `plane` elements:
+// adding or removing the ImageNet mean of an RGB image.
+kernel void add_channel_values(global float *x, const float4 values, const uint channels,
+                               const uint plane, const uint n)
+{
+    const uint i = get_global_id(0);
+    if (i >= n)
+        return;
+    const uint c = (i / plane) % channels;
+    const float v = c == 0 ? values.x : c == 1 ? values.y : c == 2 ? values.z : values.w;
+    x[i] += v;
+}
+
+// s = a + a^T for the c x c matrix starting at a[offset] (the Gram backward pass).
+// Global size: (c, c).
+kernel void symmetrize(global const float *a, const uint offset, global float *s, const uint c)
+{
+    const uint col = get_global_id(0), row = get_global_id(1);
+    if (col < c && row < c)
+        s[row * c + col] = a[offset + row * c + col] + a[offset + col * c + row];
+}

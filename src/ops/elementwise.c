@@ -1,0 +1,68 @@
+/* Vector helpers: clEnqueueFillBuffer, CLBlast level-1 routines, cl/elementwise.cl. */
+#include "ops/elementwise.h"
+#include "runtime/blas_status.h"
+#include "runtime/launch.h"
+
+#include <stdint.h>
+
+cls_status cls_fill(cls_ctx *ctx, size_t count, float value, cl_mem x)
+{
+    if (count == 0)
+        return CLS_OK;
+    cl_int err = clEnqueueFillBuffer(ctx->queue, x, &value, sizeof value, 0, count * sizeof value,
+                                     0, NULL, NULL);
+    return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "clEnqueueFillBuffer");
+}
+
+cls_status cls_scale(cls_ctx *ctx, size_t count, float a, cl_mem x)
+{
+    cls_status status = CLS_OK;
+    if (count > 0)
+        CLS_CHECK_BLAS(CLBlastSscal(count, a, x, 0, 1, &ctx->queue, NULL), "CLBlastSscal");
+fail:
+    return status;
+}
+
+cls_status cls_axpy(cls_ctx *ctx, size_t count, float a, cl_mem x, cl_mem y)
+{
+    cls_status status = CLS_OK;
+    if (count > 0)
+        CLS_CHECK_BLAS(CLBlastSaxpy(count, a, x, 0, 1, y, 0, 1, &ctx->queue, NULL), "CLBlastSaxpy");
+fail:
+    return status;
+}
+
+cls_status cls_axpy_clamp(cls_ctx *ctx, size_t count, float a, cl_mem x, float lo, float hi,
+                          cl_mem y)
+{
+    if (count > UINT32_MAX)
+        return cls_error(CLS_ERR_SHAPE, "axpy_clamp: %zu elements", count);
+    const cl_uint n = (cl_uint)count;
+    const cls_arg args[] = {CLS_ARG(y),  CLS_ARG(x),  CLS_ARG(a),
+                            CLS_ARG(lo), CLS_ARG(hi), CLS_ARG(n)};
+    return cls_launch(ctx, "axpy_clamp", args, 6, 1, &count, NULL);
+}
+
+cls_status cls_add_channel_values(cls_ctx *ctx, cls_shape s, const float *values, cl_mem x)
+{
+    cls_status status = cls_shape_check(s, "add_channel_values");
+    if (status != CLS_OK)
+        return status;
+    if (s.c > 4)
+        return cls_error(CLS_ERR_SHAPE, "add_channel_values: %d channels (at most 4)", s.c);
+    cl_float4 v = {{0}};
+    for (int c = 0; c < s.c; c++)
+        v.s[c] = values[c];
+    const cl_uint channels = (cl_uint)s.c, plane = (cl_uint)(s.h * s.w);
+    const cl_uint n = (cl_uint)cls_shape_count(s);
+    const size_t global = cls_shape_count(s);
+    const cls_arg args[] = {CLS_ARG(x), CLS_ARG(v), CLS_ARG(channels), CLS_ARG(plane), CLS_ARG(n)};
+    return cls_launch(ctx, "add_channel_values", args, 5, 1, &global, NULL);
+}
+
+cls_status cls_read_floats(cls_ctx *ctx, cl_mem result, size_t index, size_t count, float *out)
+{
+    cl_int err = clEnqueueReadBuffer(ctx->queue, result, CL_TRUE, index * sizeof(float),
+                                     count * sizeof(float), out, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "reading results from the device");
+}

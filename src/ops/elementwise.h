@@ -1,0 +1,31 @@
+/* Vector helpers for the optimiser and the pipeline: CLBlast where it has the routine,
+ * small kernels where it has not. */
+#ifndef CLS_OPS_ELEMENTWISE_H
+#define CLS_OPS_ELEMENTWISE_H
+
+#include "ops/shape.h"
+#include "runtime/context.h"
+
+#include <stddef.h>
+
+/* x[0 .. count) = value. */
+cls_status cls_fill(cls_ctx *ctx, size_t count, float value, cl_mem x);
+
+/* x *= a (CLBlastSscal). */
+cls_status cls_scale(cls_ctx *ctx, size_t count, float a, cl_mem x);
+
+/* y += a * x (CLBlastSaxpy). */
+cls_status cls_axpy(cls_ctx *ctx, size_t count, float a, cl_mem x, cl_mem y);
+
+/* y = clamp(y + a * x, lo, hi). */
+cls_status cls_axpy_clamp(cls_ctx *ctx, size_t count, float a, cl_mem x, float lo, float hi,
+                          cl_mem y);
+
+/* x[n][c] += values[c] for every plane of an NCHW tensor with at most 4 channels (adding or
+ * subtracting the ImageNet mean). */
+cls_status cls_add_channel_values(cls_ctx *ctx, cls_shape s, const float *values, cl_mem x);
+
+/* Reads count floats starting at result[index] into out (blocking). */
+cls_status cls_read_floats(cls_ctx *ctx, cl_mem result, size_t index, size_t count, float *out);
+
+#endif

@@ -1,0 +1,17 @@
+/* Gram matrices of feature maps, with CLBlast: G = scale * F F^T for F viewed as
+ * C x (H*W), one C x C matrix per batch item. The style loss uses scale = 1 / (C*H*W). */
+#ifndef CLS_OPS_GRAM_H
+#define CLS_OPS_GRAM_H
+
+#include "ops/shape.h"
+#include "runtime/context.h"
+
+/* gram[n][C][C] = scale * features[n] features[n]^T. */
+cls_status cls_gram_forward(cls_ctx *ctx, cls_shape f, cl_mem features, float scale, cl_mem gram);
+
+/* grad_features[n] (+)= scale * (grad_gram[n] + grad_gram[n]^T) features[n]; added to
+ * grad_features when accumulate, else written. */
+cls_status cls_gram_backward(cls_ctx *ctx, cls_shape f, cl_mem features, cl_mem grad_gram,
+                             float scale, bool accumulate, cl_mem grad_features);
+
+#endif
