@@ -59,7 +59,11 @@ const char *cls_version(void);
     X(CLS_ERR_BLAS_ARGUMENT, -1034, "CLBlast rejected its arguments")                              \
     X(CLS_ERR_UNSUPPORTED, -1035, "not supported by this device or build")                         \
     X(CLS_ERR_OUT_OF_DEVICE_MEMORY, -1036, "out of device memory")                                 \
-    X(CLS_ERR_SHAPE, -1037, "tensor shapes do not fit together")
+    X(CLS_ERR_SHAPE, -1037, "tensor shapes do not fit together")                          \
+    X(CLS_ERR_WEIGHTS_FORMAT, -1038, "weight file is malformed")                           \
+    X(CLS_ERR_WEIGHTS_MISMATCH, -1039, "weight file does not fit the network")             \
+    X(CLS_ERR_CANCELLED, -1040, "cancelled by the caller")                                 \
+    X(CLS_ERR_NOT_FINITE, -1041, "loss or gradient is not a finite number")
 
 #define CLS_STATUS_ENUM_ENTRY_(name, value, text) name = value,
 typedef enum cls_status { CLS_STATUS_LIST(CLS_STATUS_ENUM_ENTRY_) } cls_status;
@@ -195,6 +199,144 @@ const cls_ctx_startup *cls_ctx_startup_stats(const cls_ctx *ctx);
  * device computes correctly; CLS_ERR_UNSUPPORTED with the mismatch in cls_last_error()
  * otherwise. */
 cls_status cls_ctx_self_check(cls_ctx *ctx);
+
+/* ---------------------------------------------------------------------------------------
+ * Models: VGG-19 or VGG-16 weights as torchvision publishes them
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct cls_model cls_model;
+
+/* Loads a weight file: safetensors (F32, F16 or BF16), a PyTorch checkpoint (.pth, zip or
+ * the legacy format of torchvision's vgg19-dcbb9e9d.pth), recognised by content. Only the
+ * features.{i}.weight / .bias tensors are read; every one is checked for shape and for
+ * NaN/Inf. */
+cls_status cls_model_load(cls_ctx *ctx, const char *path, cls_model **out);
+void cls_model_destroy(cls_model *model); /* NULL is a no-op */
+
+/* "vgg19" or "vgg16". */
+const char *cls_model_arch(const cls_model *model);
+
+/* Where clstyle looks for weights when none are named: $CLSTYLE_MODEL, else
+ * $XDG_DATA_HOME/clstyle/vgg19.pth or .safetensors (default ~/.local/share), else
+ * torchvision's download cache ($TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth, default
+ * ~/.cache/torch). Writes the first existing file into buf; CLS_ERR_IO when there is none,
+ * with every place tried and how to get the weights in cls_last_error(). */
+cls_status cls_model_find(char *buf, size_t size);
+
+/* ---------------------------------------------------------------------------------------
+ * Images: RGB, interleaved, float values in 0..255
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct cls_image {
+    int width, height;
+    float *pixels; /* width * height * 3 values: row by row, R G B per pixel */
+} cls_image;
+
+/* Allocates pixels (zeroed); free with cls_image_free. */
+cls_status cls_image_alloc(cls_image *image, int width, int height);
+void cls_image_free(cls_image *image); /* frees pixels and zeroes the struct */
+
+/* ---------------------------------------------------------------------------------------
+ * Style transfer (Gatys et al.): optimise an image so that its VGG features match the
+ * content image's and its Gram matrices match the style images'.
+ * ------------------------------------------------------------------------------------- */
+
+typedef enum cls_optimizer {
+    CLS_OPTIMIZER_LBFGS = 0, /* torch.optim.LBFGS semantics */
+    CLS_OPTIMIZER_ADAM = 1,  /* torch.optim.Adam semantics */
+} cls_optimizer;
+
+typedef enum cls_init {
+    CLS_INIT_CONTENT = 0, /* start from the content image */
+    CLS_INIT_RANDOM = 1,  /* Gaussian noise, sigma 90, from params.seed */
+    CLS_INIT_STYLE = 2,   /* the first style image (it must have the content's size) */
+    CLS_INIT_IMAGE = 3,   /* params.init_image (the content's size) */
+} cls_init;
+
+typedef enum cls_pooling {
+    CLS_POOLING_MAX = 0,
+    CLS_POOLING_AVG = 1,
+} cls_pooling;
+
+typedef enum cls_normalization {
+    /* content: mean of (F - P)^2; Gram F F^T / (C H W); style per layer: sum of (G - A)^2;
+     * the layers averaged (or weighted by style_layer_weights, normalised to sum 1). */
+    CLS_NORMALIZATION_DEFAULT = 0,
+    /* Gatys et al.'s paper: content 1/2 sum (F - P)^2; Gram F F^T; style per layer
+     * sum (G - A)^2 / (4 N^2 M^2), N channels and M = H W. */
+    CLS_NORMALIZATION_PAPER = 1,
+} cls_normalization;
+
+typedef struct cls_transfer cls_transfer;
+
+/* Passed to the progress callback after every iteration. Losses are weighted, so
+ * loss = content + style + tv. */
+typedef struct cls_progress {
+    int iteration;     /* 1-based */
+    int iterations;    /* requested */
+    int evals;         /* network evaluations so far (L-BFGS' line search adds some) */
+    double loss, content, style, tv;
+    double elapsed_s;  /* since the optimisation started (targets excluded) */
+    cls_transfer *run; /* for cls_transfer_current_image() during the callback */
+} cls_progress;
+
+/* Return 0 to go on, anything else to stop: the run then ends cleanly with the current
+ * image as its output and result.cancelled set. */
+typedef int (*cls_progress_fn)(void *user, const cls_progress *progress);
+
+typedef struct cls_transfer_params {
+    int iterations;           /* 1000 */
+    cls_optimizer optimizer;  /* L-BFGS */
+    double learning_rate;     /* 0: the optimiser's default (L-BFGS 1, Adam 10) */
+    int lbfgs_history;        /* 100 correction pairs */
+    bool line_search;         /* L-BFGS strong-Wolfe line search (true); false: fixed steps */
+    double content_weight;    /* 1e5 */
+    double style_weight;      /* 3e4 */
+    double tv_weight;         /* 1 */
+    /* Comma-separated layer names of the model: conv (pre-ReLU), relu or pool outputs. */
+    const char *content_layers; /* "conv4_2" */
+    const char *style_layers;   /* "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1" */
+    /* One weight per style layer (normalised to sum 1), or NULL for equal weights. */
+    const double *style_layer_weights;
+    int style_layer_weight_count;
+    cls_pooling pooling;             /* max */
+    cls_normalization normalization; /* default */
+    cls_init init;                   /* content */
+    const cls_image *init_image;     /* for CLS_INIT_IMAGE */
+    uint64_t seed;                   /* for CLS_INIT_RANDOM (0) */
+    cls_progress_fn progress;        /* NULL: no callback */
+    void *progress_user;
+} cls_transfer_params;
+
+/* The defaults above: the settings of gordicaleksa/pytorch-neural-style-transfer. */
+cls_transfer_params cls_transfer_params_default(void);
+
+typedef struct cls_transfer_result {
+    int iterations, evals;
+    double loss, content, style, tv; /* of the output image's last evaluation, weighted */
+    bool cancelled;                  /* the progress callback stopped the run */
+    const char *stop_reason;         /* static text: why the optimiser stopped */
+    size_t device_bytes;             /* device memory the run allocated (weights excluded) */
+    double seconds;                  /* the optimisation (targets excluded) */
+} cls_transfer_result;
+
+/* Device memory a run would allocate for a content image of width x height (weights
+ * excluded), without allocating. */
+cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height,
+                                   const cls_transfer_params *params, size_t *bytes);
+
+/* Stylises content with the style images (blend_weights: one per style image, normalised
+ * to sum 1; NULL for equal). Style images may have any size. *output is allocated with the
+ * content's size (free with cls_image_free) and holds clamp(x + mean, 0, 255). When the
+ * loss becomes NaN or infinite, returns CLS_ERR_NOT_FINITE with *output holding the image
+ * of the last finite iteration. */
+cls_status cls_transfer_run(cls_ctx *ctx, cls_model *model, const cls_image *content,
+                            const cls_image *styles, int style_count,
+                            const double *blend_weights, const cls_transfer_params *params,
+                            cls_image *output, cls_transfer_result *result);
+
+/* During a progress callback: a copy of the current image (free with cls_image_free). */
+cls_status cls_transfer_current_image(cls_transfer *run, cls_image *out);
 
 #ifdef __cplusplus
 }

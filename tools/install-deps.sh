@@ -11,6 +11,7 @@ packages=(
   libclblast-dev                                # BLAS on OpenCL
   libpng-dev libjpeg-dev                        # images
   libxxhash-dev                                 # kernel cache keys and checksums
+  libjson-c-dev libzip-dev                      # weight files: safetensors, .pth
 )
 if [ "${1:-}" = "--ci" ]; then
   packages+=(clang)

@@ -12,6 +12,9 @@ cls_status cls_conv3x3_forward(cls_ctx *ctx, cls_shape in, int cout, cl_mem inpu
         return status;
     if (cout < 1)
         return cls_error(CLS_ERR_SHAPE, "conv3x3_forward: %d output channels", cout);
+    status = cls_shape_check((cls_shape){in.n, cout, in.h, in.w}, "conv3x3_forward output");
+    if (status != CLS_OK)
+        return status;
     const int tile = ctx->tunables.conv_cout_tile;
     const cl_int cin = in.c, h = in.h, w = in.w, cout_arg = cout;
     const cl_int use_bias = bias != NULL, use_relu = relu;
@@ -36,8 +39,15 @@ cls_status cls_conv3x3_flip_weights(cls_ctx *ctx, int cin, int cout, cl_mem weig
 cls_status cls_conv3x3_backward_data(cls_ctx *ctx, cls_shape in, int cout, cl_mem grad_output,
                                      cl_mem flipped_weight, cl_mem grad_input)
 {
-    /* The transposed convolution is a forward convolution from cout to in.c channels. */
+    /* The transposed convolution is a forward convolution from cout to in.c channels; both
+     * ends are checked here so errors name this op. */
+    cls_status status = cls_shape_check(in, "conv3x3_backward_data");
+    if (status != CLS_OK)
+        return status;
     cls_shape from = {in.n, cout, in.h, in.w};
+    status = cls_shape_check(from, "conv3x3_backward_data gradient");
+    if (status != CLS_OK)
+        return status;
     return cls_conv3x3_forward(ctx, from, in.c, grad_output, flipped_weight, NULL, false,
                                grad_input);
 }

@@ -1,0 +1,36 @@
+/* L-BFGS over a device vector with the semantics of torch.optim.LBFGS (one step() call
+ * with max_iter iterations): the same history update, first-step scaling, strong-Wolfe
+ * line search with cubic interpolation, and stopping rules, so runs are comparable with
+ * PyTorch pipelines. Scalars are computed in double on the host. */
+#ifndef CLS_OPTIM_LBFGS_H
+#define CLS_OPTIM_LBFGS_H
+
+#include "optim/objective.h"
+
+typedef struct cls_lbfgs_params {
+    int max_iter;            /* iterations */
+    int max_eval;            /* objective evaluations; torch's default is max_iter * 5 / 4 */
+    int history_size;        /* correction pairs kept (torch default 100) */
+    double lr;               /* step length scale (1) */
+    double tolerance_grad;   /* stop when max |gradient| <= this (1e-7) */
+    double tolerance_change; /* stop when loss or step changes less than this (1e-9) */
+    bool strong_wolfe;       /* line search; false: fixed steps of lr (neural-style) */
+} cls_lbfgs_params;
+
+cls_lbfgs_params cls_lbfgs_params_default(int iterations);
+
+typedef struct cls_lbfgs cls_lbfgs;
+
+/* Device bytes the optimiser allocates for vectors of n floats. */
+size_t cls_lbfgs_bytes(size_t n, const cls_lbfgs_params *params);
+
+/* Allocates every vector up front, so running out of memory happens before long work. */
+cls_status cls_lbfgs_create(cls_ctx *ctx, size_t n, const cls_lbfgs_params *params,
+                            cls_lbfgs **out);
+void cls_lbfgs_destroy(cls_lbfgs *opt);
+
+/* Minimises objective from x (updated in place). */
+cls_status cls_lbfgs_run(cls_lbfgs *opt, cl_mem x, const cls_objective *objective,
+                         cls_iteration_fn on_iteration, void *user, cls_optim_result *result);
+
+#endif

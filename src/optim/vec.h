@@ -1,0 +1,27 @@
+/* Reductions and copies over device vectors for the optimisers, through CLBlast. Each
+ * reduction reads one scalar back to the host: the only host synchronisation an optimiser
+ * step needs. */
+#ifndef CLS_OPTIM_VEC_H
+#define CLS_OPTIM_VEC_H
+
+#include "runtime/context.h"
+
+#include <stddef.h>
+
+/* A vector space of n floats on a context, with a small device buffer for results. */
+typedef struct cls_vec_space {
+    cls_ctx *ctx;
+    size_t n;
+    cl_mem result; /* scalars written by CLBlast, read back one at a time */
+} cls_vec_space;
+
+cls_status cls_vec_space_init(cls_vec_space *v, cls_ctx *ctx, size_t n);
+void cls_vec_space_release(cls_vec_space *v);
+
+cls_status cls_vec_alloc(cls_vec_space *v, const char *what, cl_mem *out);
+cls_status cls_vec_dot(cls_vec_space *v, cl_mem a, cl_mem b, double *out);
+cls_status cls_vec_asum(cls_vec_space *v, cl_mem a, double *out);   /* sum |a_i| */
+cls_status cls_vec_absmax(cls_vec_space *v, cl_mem a, double *out); /* max |a_i| */
+cls_status cls_vec_copy(cls_vec_space *v, cl_mem from, cl_mem to);
+
+#endif

@@ -1,0 +1,87 @@
+/* Gram matrices on the device against the reference: the forward pass, and the backward
+ * pass with a non-symmetric incoming gradient, written and accumulated. */
+#include "check.h"
+#include "device_util.h"
+#include "ops/gram.h"
+#include "reference/ref_ops.h"
+
+/* Every H and W in {1, 2, 3, 7, 13, 33, 64}, every C in {1, 3, 4, 64, 130}, the
+ * non-square 5x11 and 64x17, and N = 2 (one Gram matrix per batch item). */
+static const cls_shape cases[] = {
+    {1, 1, 1, 1},   {2, 3, 7, 13},  {1, 4, 5, 11}, {1, 3, 64, 17}, {1, 64, 13, 7},
+    {1, 130, 7, 3}, {2, 4, 33, 64}, {1, 1, 64, 2}, {2, 130, 2, 1}, {1, 1, 3, 33},
+};
+
+static size_t gram_count(cls_shape s)
+{
+    return (size_t)s.n * s.c * s.c;
+}
+
+/* The normaliser of the style loss, as the device takes it: a scale. */
+static float gram_scale(cls_shape s)
+{
+    return (float)(1.0 / ref_gram_norm(s.c, s.h, s.w));
+}
+
+static void forward_case(cls_shape s, const float *f, cl_mem d_f)
+{
+    const size_t n_g = gram_count(s);
+    float *want = host_zeros(n_g);
+    ref_gram_forward(s.n, s.c, s.h, s.w, f, ref_gram_norm(s.c, s.h, s.w), want);
+    cl_mem g = dev_poisoned(n_g);
+    CHECK_STATUS(cls_gram_forward(dev, s, d_f, gram_scale(s), g), CLS_OK);
+    CHECK(dev_expect_close(g, want, n_g, TOL_CONV, "gram_forward %s", shape_str(s)));
+}
+
+/* Written into a buffer of NaNs, then added to a buffer holding other values. */
+static void backward_case(cls_shape s, const float *f, cl_mem d_f, ref_rng *rng)
+{
+    const size_t n_f = cls_shape_count(s);
+    const float *grad_g = host_random(rng, gram_count(s), -1.0f, 1.0f); /* not symmetric */
+    float *want = host_zeros(n_f);
+    ref_gram_backward(s.n, s.c, s.h, s.w, f, grad_g, ref_gram_norm(s.c, s.h, s.w), want);
+    cl_mem d_grad_g = dev_upload(grad_g, gram_count(s)), grad_f = dev_poisoned(n_f);
+    CHECK_STATUS(cls_gram_backward(dev, s, d_f, d_grad_g, gram_scale(s), false, grad_f), CLS_OK);
+    CHECK(dev_expect_close(grad_f, want, n_f, TOL_CONV, "gram_backward %s", shape_str(s)));
+
+    float *prior = host_random_like(rng, want, n_f), *want_sum = host_zeros(n_f);
+    for (size_t i = 0; i < n_f; i++)
+        want_sum[i] = (float)((double)prior[i] + want[i]);
+    cl_mem sum = dev_upload(prior, n_f);
+    CHECK_STATUS(cls_gram_backward(dev, s, d_f, d_grad_g, gram_scale(s), true, sum), CLS_OK);
+    CHECK(dev_expect_close(sum, want_sum, n_f, TOL_CONV, "gram_backward accumulate %s",
+                           shape_str(s)));
+}
+
+static void random_cases(void)
+{
+    ref_rng rng = ref_rng_make(401);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const cls_shape s = cases[i];
+        const float *f = host_random(&rng, cls_shape_count(s), -1.0f, 1.0f);
+        cl_mem d_f = dev_upload(f, cls_shape_count(s));
+        forward_case(s, f, d_f);
+        backward_case(s, f, d_f, &rng);
+    }
+}
+
+static void shape_errors(void)
+{
+    cl_mem a = dev_poisoned(256), b = dev_poisoned(256), c = dev_poisoned(256);
+    for (size_t i = 0; i <= bad_shape_count; i++) {
+        const cls_shape s = i < bad_shape_count ? bad_shapes[i] : oversized_shape;
+        CHECK_STATUS(cls_gram_forward(dev, s, a, 1.0f, b), CLS_ERR_SHAPE);
+        CHECK_STATUS(cls_gram_backward(dev, s, a, b, 1.0f, false, c), CLS_ERR_SHAPE);
+        CHECK_STATUS(cls_gram_backward(dev, s, a, b, 1.0f, true, c), CLS_ERR_SHAPE);
+    }
+}
+
+int main(int argc, char **argv)
+{
+    if (!dev_open(argc, argv))
+        return 1;
+    RUN_CASE(random_cases);
+    RUN_CASE(shape_errors);
+    dev_close();
+    return check_report();
+}
