@@ -63,7 +63,9 @@ const char *cls_version(void);
     X(CLS_ERR_WEIGHTS_FORMAT, -1038, "weight file is malformed")                           \
     X(CLS_ERR_WEIGHTS_MISMATCH, -1039, "weight file does not fit the network")             \
     X(CLS_ERR_CANCELLED, -1040, "cancelled by the caller")                                 \
-    X(CLS_ERR_NOT_FINITE, -1041, "loss or gradient is not a finite number")
+    X(CLS_ERR_NOT_FINITE, -1041, "loss or gradient is not a finite number")                \
+    X(CLS_ERR_IMAGE_FORMAT, -1042, "image file is corrupt or not supported")               \
+    X(CLS_ERR_IMAGE_TOO_LARGE, -1043, "image has more pixels than allowed")
 
 #define CLS_STATUS_ENUM_ENTRY_(name, value, text) name = value,
 typedef enum cls_status { CLS_STATUS_LIST(CLS_STATUS_ENUM_ENTRY_) } cls_status;
@@ -337,6 +339,10 @@ cls_status cls_transfer_run(cls_ctx *ctx, cls_model *model, const cls_image *con
 
 /* During a progress callback: a copy of the current image (free with cls_image_free). */
 cls_status cls_transfer_current_image(cls_transfer *run, cls_image *out);
+
+/* Gives image the colours of content (same size): image's luminance with content's chroma
+ * (YCbCr), so only the style's textures and strokes are transferred. */
+cls_status cls_image_original_colors(const cls_image *content, cls_image *image);
 
 #ifdef __cplusplus
 }

@@ -12,6 +12,7 @@ packages=(
   libpng-dev libjpeg-dev                        # images
   libxxhash-dev                                 # kernel cache keys and checksums
   libjson-c-dev libzip-dev                      # weight files: safetensors, .pth
+  curl ca-certificates                          # tools/fetch-model.sh downloads the weights
 )
 if [ "${1:-}" = "--ci" ]; then
   packages+=(clang)

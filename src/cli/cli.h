@@ -5,6 +5,14 @@
 
 #include "clstyle.h"
 
+#include <stdio.h>
+
+#if defined(__GNUC__)
+#define CLS_CLI_PRINTF(fmt_index, first_arg) __attribute__((format(printf, fmt_index, first_arg)))
+#else
+#define CLS_CLI_PRINTF(fmt_index, first_arg)
+#endif
+
 enum {
     CLS_EXIT_OK = 0,
     CLS_EXIT_RUNTIME = 1,
@@ -25,5 +33,6 @@ int cls_cli_fail(cls_status status);
 
 int cls_cmd_devices(const cls_cli_common *common);
 int cls_cmd_check(const cls_cli_common *common);
+int cls_cmd_info(const char *path);
 
 #endif

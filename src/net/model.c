@@ -1,0 +1,147 @@
+/* Loading VGG weights from a file onto the device. */
+#include "net/model.h"
+#include "ops/conv.h"
+#include "runtime/launch.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void shape_text(const int64_t *shape, int ndim, char *buf, size_t size)
+{
+    size_t pos = 0;
+    pos += (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < ndim && pos < size; i++)
+        pos += (size_t)snprintf(buf + pos, size - pos, i ? ", %lld" : "%lld", (long long)shape[i]);
+    if (pos < size)
+        snprintf(buf + pos, size - pos, "]");
+}
+
+/* The tensor `name` with exactly this shape, or CLS_ERR_WEIGHTS_MISMATCH saying what is
+ * wrong. */
+static cls_status expect_tensor(const cls_weights *w, const char *path, const char *name,
+                                const int64_t *shape, int ndim, const cls_weight_tensor **out)
+{
+    char want[96], got[96];
+    const cls_weight_tensor *t = cls_weights_find(w, name);
+    shape_text(shape, ndim, want, sizeof want);
+    if (!t)
+        return cls_error(CLS_ERR_WEIGHTS_MISMATCH,
+                         "%s: tensor %s (shape %s) is missing; is this a torchvision VGG "
+                         "checkpoint?",
+                         path, name, want);
+    bool same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = t->shape[i] == shape[i];
+    if (!same) {
+        shape_text(t->shape, t->ndim, got, sizeof got);
+        return cls_error(CLS_ERR_WEIGHTS_MISMATCH, "%s: tensor %s has shape %s, expected %s", path,
+                         name, got, want);
+    }
+    *out = t;
+    return CLS_OK;
+}
+
+cls_status cls_model_detect_arch(const cls_weights *w, const char *path, cls_vgg_arch *arch)
+{
+    /* VGG-19's last convolution is features.34; VGG-16 has a pooling layer there and its
+     * last convolution at features.28. */
+    if (cls_weights_find(w, "features.34.weight")) {
+        *arch = CLS_VGG19;
+        return CLS_OK;
+    }
+    if (cls_weights_find(w, "features.28.weight")) {
+        *arch = CLS_VGG16;
+        return CLS_OK;
+    }
+    return cls_error(CLS_ERR_WEIGHTS_MISMATCH,
+                     "%s: holds %zu tensors but neither VGG-19 (features.34.weight) nor VGG-16 "
+                     "(features.28.weight) convolutions; clstyle needs torchvision's VGG "
+                     "weights (tools/fetch-model.sh downloads them)",
+                     path, cls_weights_count(w));
+}
+
+static cls_status upload(cls_model *m, cls_weights *w, const cls_weight_tensor *t, const char *what,
+                         float *host, cl_mem *out)
+{
+    cls_status status = CLS_OK;
+    CLS_TRY(cls_weights_read_f32(w, t, host));
+    CLS_TRY(cls_buffer_create(m->ctx, t->count * sizeof(float), what, out));
+    CLS_CHECK_CL(clEnqueueWriteBuffer(m->ctx->queue, *out, CL_TRUE, 0, t->count * sizeof(float),
+                                      host, 0, NULL, NULL),
+                 "uploading weights");
+    m->device_bytes += t->count * sizeof(float);
+fail:
+    return status;
+}
+
+static cls_status load_conv(cls_model *m, cls_weights *w, size_t index, float *host)
+{
+    cls_status status = CLS_OK;
+    const cls_vgg_layer *layer = &m->layers[index];
+    cls_model_layer *p = &m->params[index];
+    char name[64];
+    const cls_weight_tensor *weight, *bias;
+    const int64_t wshape[4] = {layer->cout, layer->cin, 3, 3}, bshape[1] = {layer->cout};
+    snprintf(name, sizeof name, "features.%d.weight", layer->torch_index);
+    CLS_TRY(expect_tensor(w, m->path, name, wshape, 4, &weight));
+    snprintf(name, sizeof name, "features.%d.bias", layer->torch_index);
+    CLS_TRY(expect_tensor(w, m->path, name, bshape, 1, &bias));
+    CLS_TRY(upload(m, w, weight, layer->name, host, &p->weight));
+    CLS_TRY(upload(m, w, bias, layer->name, host, &p->bias));
+    CLS_TRY(cls_buffer_create(m->ctx, weight->count * sizeof(float), layer->name, &p->flipped));
+    m->device_bytes += weight->count * sizeof(float);
+    CLS_TRY(cls_conv3x3_flip_weights(m->ctx, layer->cin, layer->cout, p->weight, p->flipped));
+fail:
+    return status;
+}
+
+cls_status cls_model_load(cls_ctx *ctx, const char *path, cls_model **out)
+{
+    cls_status status = CLS_OK;
+    cls_weights *w = NULL;
+    float *host = NULL;
+    *out = NULL;
+    cls_model *m = calloc(1, sizeof *m);
+    CLS_CHECK_ALLOC(m, "a model");
+    m->ctx = ctx;
+    snprintf(m->path, sizeof m->path, "%s", path);
+    CLS_TRY(cls_weights_open(path, &w));
+    m->format = cls_weights_get_format(w);
+    CLS_TRY(cls_model_detect_arch(w, path, &m->arch));
+    m->layers = cls_vgg_layers(m->arch, &m->layer_count);
+    m->params = calloc(m->layer_count, sizeof *m->params);
+    CLS_CHECK_ALLOC(m->params, "the model's layer table");
+    host = malloc(512 * 512 * 9 * sizeof *host); /* the largest VGG convolution */
+    CLS_CHECK_ALLOC(host, "a weight staging buffer");
+    for (size_t i = 0; i < m->layer_count; i++)
+        if (m->layers[i].kind == CLS_LAYER_CONV)
+            CLS_TRY(load_conv(m, w, i, host));
+    CLS_CHECK_CL(clFinish(ctx->queue), "finishing the weight upload");
+    *out = m;
+    m = NULL;
+fail:
+    free(host);
+    cls_weights_close(w);
+    cls_model_destroy(m);
+    return status;
+}
+
+const char *cls_model_arch(const cls_model *m)
+{
+    return cls_vgg_arch_name(m->arch);
+}
+
+void cls_model_destroy(cls_model *m)
+{
+    if (!m)
+        return;
+    for (size_t i = 0; m->params && i < m->layer_count; i++) {
+        cl_mem buffers[] = {m->params[i].weight, m->params[i].flipped, m->params[i].bias};
+        for (int b = 0; b < 3; b++)
+            if (buffers[b])
+                clReleaseMemObject(buffers[b]);
+    }
+    free(m->params);
+    free(m);
+}

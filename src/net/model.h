@@ -1,0 +1,33 @@
+/* A VGG model on the device: the weights of every convolution, read from a weight file,
+ * validated against the layer table and uploaded once. */
+#ifndef CLS_NET_MODEL_H
+#define CLS_NET_MODEL_H
+
+#include "net/vgg.h"
+#include "net/weights.h"
+#include "runtime/context.h"
+
+typedef struct cls_model_layer {
+    cl_mem weight;  /* [cout][cin][3][3], convolutions only */
+    cl_mem flipped; /* [cin][cout][3][3] rotated: for the backward pass */
+    cl_mem bias;    /* [cout] */
+} cls_model_layer;
+
+struct cls_model {
+    cls_ctx *ctx;
+    cls_vgg_arch arch;
+    const cls_vgg_layer *layers;
+    size_t layer_count;
+    cls_model_layer *params; /* one per layer; NULL buffers for relu and pool */
+    cls_weights_format format;
+    size_t device_bytes;
+    char path[4096];
+};
+
+/* cls_model_load (include/clstyle.h) recognises VGG-19 or VGG-16 from the tensors a file
+ * holds; CLS_ERR_WEIGHTS_MISMATCH names the tensor and the expected and actual shapes. */
+
+/* Which network a weight file holds, from its tensor names and shapes. */
+cls_status cls_model_detect_arch(const cls_weights *w, const char *path, cls_vgg_arch *arch);
+
+#endif

@@ -1,0 +1,45 @@
+/* A VGG network planned for one image size: the layers up to the deepest tap, their
+ * activation buffers (sized once, reused by every evaluation), the forward pass to the
+ * taps and the backward pass from tap gradients to the image gradient. Nothing is read
+ * back to the host in between. */
+#ifndef CLS_NET_NET_H
+#define CLS_NET_NET_H
+
+#include "net/model.h"
+#include "ops/pool.h"
+#include "ops/shape.h"
+
+typedef struct cls_net cls_net;
+
+typedef struct cls_net_config {
+    int height, width;     /* of the image */
+    cls_pool_kind pooling; /* max or average, for every pooling layer */
+    const int *taps;       /* layer indices (cls_vgg_find) whose outputs are used */
+    int tap_count;
+} cls_net_config;
+
+/* Plans and allocates. The memory needed is computed first: when it exceeds what the
+ * device has (global memory or its largest allocation), CLS_ERR_OUT_OF_DEVICE_MEMORY says
+ * how much is needed and that a smaller image size fits. */
+cls_status cls_net_create(cls_model *model, const cls_net_config *config, cls_net **out);
+void cls_net_destroy(cls_net *net);
+
+/* Device bytes for activations and gradients, without allocating anything. */
+cls_status cls_net_plan_bytes(const cls_model *model, const cls_net_config *config, size_t *bytes);
+size_t cls_net_device_bytes(const cls_net *net);
+
+/* Runs the network on image (1 x 3 x H x W, mean-subtracted RGB in 0..255 units). */
+cls_status cls_net_forward(cls_net *net, cl_mem image);
+
+/* The output of a tap layer after cls_net_forward, valid until the next forward. */
+cls_status cls_net_tap(const cls_net *net, int layer, cl_mem *buffer, cls_shape *shape);
+
+/* Called by the backward pass when it reaches a tap layer: add d(loss)/d(tap output) into
+ * grad (which holds the gradient arriving from deeper layers; zeros at the deepest). */
+typedef cls_status (*cls_tap_grad_fn)(void *user, int layer, cl_mem tap, cl_mem grad,
+                                      cls_shape shape);
+
+/* grad_image = d(loss)/d(image), from the tap gradients added by tap_grad. */
+cls_status cls_net_backward(cls_net *net, cls_tap_grad_fn tap_grad, void *user, cl_mem grad_image);
+
+#endif

@@ -1,0 +1,122 @@
+/* The style transfer objective: weighted content, style and total-variation losses of the
+ * image, and their gradient, in one forward and one backward pass. */
+#include "ops/elementwise.h"
+#include "ops/gram.h"
+#include "ops/loss.h"
+#include "transfer/run.h"
+
+#include <string.h>
+
+/* Coefficients of one squared-difference loss: value = value_scale * sum (x - t)^2 and
+ * grad += grad_coef * (x - t). */
+typedef struct sqdiff_coef {
+    float value_scale, grad_coef;
+} sqdiff_coef;
+
+static sqdiff_coef content_coef(const cls_transfer *run, int i, cls_shape s)
+{
+    const double weight = run->params.content_weight * run->content_layers.weight[i];
+    const double count = (double)cls_shape_count(s);
+    if (run->params.normalization == CLS_NORMALIZATION_PAPER)
+        return (sqdiff_coef){0.5f, (float)weight}; /* 1/2 sum (F - P)^2 */
+    return (sqdiff_coef){(float)(1.0 / count), (float)(weight * 2.0 / count)};
+}
+
+static sqdiff_coef style_coef(const cls_transfer *run, int i, cls_shape s)
+{
+    const double weight = run->params.style_weight * run->style_layers.weight[i];
+    if (run->params.normalization == CLS_NORMALIZATION_PAPER) {
+        const double n = s.c, m = (double)s.h * s.w, norm = 4.0 * n * n * m * m;
+        return (sqdiff_coef){(float)(1.0 / norm), (float)(weight * 2.0 / norm)};
+    }
+    return (sqdiff_coef){1.0f, (float)(weight * 2.0)};
+}
+
+float cls_gram_scale(const cls_transfer *run, cls_shape s)
+{
+    if (run->params.normalization == CLS_NORMALIZATION_PAPER)
+        return 1.0f;
+    return (float)(1.0 / ((double)s.c * s.h * s.w));
+}
+
+static cls_status content_loss(cls_transfer *run, int i, cl_mem tap, cl_mem grad, cls_shape s)
+{
+    const sqdiff_coef k = content_coef(run, i, s);
+    return cls_loss_sqdiff(run->ctx, cls_shape_count(s), tap, run->content[i].target, k.value_scale,
+                           k.grad_coef, grad, run->losses, i);
+}
+
+static cls_status style_loss(cls_transfer *run, int i, cl_mem tap, cl_mem grad, cls_shape s)
+{
+    cls_status status = CLS_OK;
+    cls_style_slot *slot = &run->style[i];
+    const size_t cc = (size_t)s.c * (size_t)s.c;
+    const float scale = cls_gram_scale(run, s);
+    const sqdiff_coef k = style_coef(run, i, s);
+    CLS_TRY(cls_gram_forward(run->ctx, s, tap, scale, slot->gram));
+    CLS_TRY(cls_fill(run->ctx, cc, 0.0f, slot->grad_gram));
+    CLS_TRY(cls_loss_sqdiff(run->ctx, cc, slot->gram, slot->target, k.value_scale, k.grad_coef,
+                            slot->grad_gram, run->losses, run->content_layers.count + i));
+    CLS_TRY(cls_gram_backward(run->ctx, s, tap, slot->grad_gram, scale, true, grad));
+fail:
+    return status;
+}
+
+/* Called by the backward pass at every tap: adds the losses computed from this layer. */
+static cls_status tap_losses(void *user, int layer, cl_mem tap, cl_mem grad, cls_shape shape)
+{
+    cls_status status = CLS_OK;
+    cls_transfer *run = user;
+    for (int i = 0; i < run->content_layers.count; i++)
+        if (run->content[i].layer == layer && run->params.content_weight != 0.0)
+            CLS_TRY(content_loss(run, i, tap, grad, shape));
+    for (int i = 0; i < run->style_layers.count; i++)
+        if (run->style[i].layer == layer && run->params.style_weight != 0.0)
+            CLS_TRY(style_loss(run, i, tap, grad, shape));
+fail:
+    return status;
+}
+
+/* Weighted terms from the unweighted values in losses_host. */
+static cls_loss_terms weigh(const cls_transfer *run, int eval)
+{
+    const float *v = run->losses_host;
+    const int nc = run->content_layers.count, ns = run->style_layers.count;
+    cls_loss_terms t = {.eval = eval};
+    for (int i = 0; i < nc; i++)
+        t.content += run->params.content_weight * run->content_layers.weight[i] * v[i];
+    for (int i = 0; i < ns; i++)
+        t.style += run->params.style_weight * run->style_layers.weight[i] * v[nc + i];
+    t.tv = run->params.tv_weight * v[nc + ns];
+    t.total = t.content + t.style + t.tv;
+    return t;
+}
+
+cls_status cls_transfer_evaluate(void *user, cl_mem x, cl_mem grad, int eval, double *loss)
+{
+    cls_status status = CLS_OK;
+    cls_transfer *run = user;
+    const int slots = run->content_layers.count + run->style_layers.count + 1;
+    CLS_TRY(cls_fill(run->ctx, (size_t)slots, 0.0f, run->losses));
+    CLS_TRY(cls_net_forward(run->net, x));
+    CLS_TRY(cls_net_backward(run->net, tap_losses, run, grad));
+    if (run->params.tv_weight != 0.0) {
+        cls_shape image = {1, 3, run->height, run->width};
+        CLS_TRY(cls_loss_tv(run->ctx, CLS_TV_ABS, image, x, (float)run->params.tv_weight, grad,
+                            run->losses, slots - 1));
+    }
+    CLS_TRY(cls_read_floats(run->ctx, run->losses, 0, (size_t)slots, run->losses_host));
+    cls_loss_terms terms = weigh(run, eval);
+    run->terms[eval % CLS_TERMS_RING] = terms;
+    *loss = terms.total;
+fail:
+    return status;
+}
+
+cls_loss_terms cls_transfer_terms(const cls_transfer *run, int eval)
+{
+    cls_loss_terms t = run->terms[eval % CLS_TERMS_RING];
+    if (t.eval != eval)
+        memset(&t, 0, sizeof t);
+    return t;
+}

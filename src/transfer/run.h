@@ -1,0 +1,69 @@
+/* The state of one style transfer run, shared by its parts: targets, the objective and the
+ * optimisation loop. */
+#ifndef CLS_TRANSFER_RUN_H
+#define CLS_TRANSFER_RUN_H
+
+#include "net/net.h"
+#include "transfer/layers.h"
+
+/* Losses of one evaluation, weighted. */
+typedef struct cls_loss_terms {
+    int eval;
+    double total, content, style, tv;
+} cls_loss_terms;
+
+enum { CLS_TERMS_RING = 64 }; /* more than the evaluations of one line search */
+
+/* Per style layer: the target Gram matrix and working space of the same size. */
+typedef struct cls_style_slot {
+    int layer, channels;
+    cl_mem target, gram, grad_gram;
+} cls_style_slot;
+
+typedef struct cls_content_slot {
+    int layer;
+    cl_mem target;
+} cls_content_slot;
+
+struct cls_transfer {
+    cls_ctx *ctx;
+    cls_model *model;
+    cls_transfer_params params;
+    int width, height;
+    size_t n; /* 3 * width * height */
+
+    cls_layer_list content_layers, style_layers;
+    int taps[2 * CLS_MAX_LAYER_LIST], tap_count;
+    cls_net *net;
+    cls_content_slot content[CLS_MAX_LAYER_LIST];
+    cls_style_slot style[CLS_MAX_LAYER_LIST];
+
+    cl_mem x;      /* the image being optimised */
+    cl_mem x_good; /* the image after the last iteration with a finite loss */
+    cl_mem losses; /* one float per content layer, per style layer, and tv */
+    float *losses_host;
+
+    cls_loss_terms terms[CLS_TERMS_RING]; /* by evaluation number, modulo the ring */
+    double start;
+    size_t device_bytes;
+};
+
+/* The style targets: each style layer's Gram matrices, blended over the style images
+ * (blend: one weight per image, normalised here; NULL for equal). Each style image gets a
+ * network of its own size for the time it takes. */
+cls_status cls_style_targets(cls_transfer *run, const cls_image *styles, int count,
+                             const double *blend);
+
+/* The content targets: the content image's features at the content layers (run->net). */
+cls_status cls_content_targets(cls_transfer *run, cl_mem content);
+
+/* The Gram normaliser of a layer: 1 / (C H W) by default, 1 for the paper's. */
+float cls_gram_scale(const cls_transfer *run, cls_shape s);
+
+/* The objective the optimisers minimise: f(x) and its gradient. */
+cls_status cls_transfer_evaluate(void *run, cl_mem x, cl_mem grad, int eval, double *loss);
+
+/* The loss terms an evaluation recorded (zeros if it is no longer in the ring). */
+cls_loss_terms cls_transfer_terms(const cls_transfer *run, int eval);
+
+#endif

@@ -1,0 +1,430 @@
+/* cls_transfer_run: validate, plan, compute targets, optimise, hand back the image. */
+#include "ops/elementwise.h"
+#include "optim/adam.h"
+#include "optim/lbfgs.h"
+#include "runtime/launch.h"
+#include "transfer/image_tensor.h"
+#include "transfer/run.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+cls_transfer_params cls_transfer_params_default(void)
+{
+    return (cls_transfer_params){
+        .iterations = 1000,
+        .optimizer = CLS_OPTIMIZER_LBFGS,
+        .learning_rate = 0.0,
+        .lbfgs_history = 100,
+        .line_search = true,
+        .content_weight = 1e5,
+        .style_weight = 3e4,
+        .tv_weight = 1.0,
+        .content_layers = "conv4_2",
+        .style_layers = "relu1_1,relu2_1,relu3_1,relu4_1,relu5_1",
+        .pooling = CLS_POOLING_MAX,
+        .normalization = CLS_NORMALIZATION_DEFAULT,
+        .init = CLS_INIT_CONTENT,
+    };
+}
+
+static cls_status check_params(const cls_transfer_params *p)
+{
+    if (p->iterations < 1)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "iterations must be at least 1, got %d",
+                         p->iterations);
+    if (p->lbfgs_history < 1)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "L-BFGS history must be at least 1, got %d",
+                         p->lbfgs_history);
+    const double numbers[] = {p->learning_rate, p->content_weight, p->style_weight, p->tv_weight};
+    const char *names[] = {"learning rate", "content weight", "style weight", "tv weight"};
+    for (int i = 0; i < 4; i++)
+        if (!isfinite(numbers[i]) || numbers[i] < 0.0)
+            return cls_error(CLS_ERR_INVALID_ARGUMENT, "%s must be a finite number >= 0, got %g",
+                             names[i], numbers[i]);
+    return CLS_OK;
+}
+
+static cls_status check_image(const cls_image *image, const char *what)
+{
+    if (!image || !image->pixels || image->width < 1 || image->height < 1)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "%s: no image", what);
+    return CLS_OK;
+}
+
+/* Layers, taps and the union of both lists as the network's taps. */
+static cls_status resolve_layers(cls_transfer *run)
+{
+    cls_status status = CLS_OK;
+    const cls_transfer_params *p = &run->params;
+    cls_vgg_arch arch = run->model->arch;
+    CLS_TRY(cls_layer_list_parse(arch, p->content_layers, NULL, 0, "content layers",
+                                 &run->content_layers));
+    CLS_TRY(cls_layer_list_parse(arch, p->style_layers, p->style_layer_weights,
+                                 p->style_layer_weights ? p->style_layer_weight_count : 0,
+                                 "style layers", &run->style_layers));
+    run->tap_count = 0;
+    const cls_layer_list *lists[2] = {&run->content_layers, &run->style_layers};
+    for (int l = 0; l < 2; l++) {
+        for (int i = 0; i < lists[l]->count; i++) {
+            bool seen = false;
+            for (int t = 0; t < run->tap_count; t++)
+                seen = seen || run->taps[t] == lists[l]->index[i];
+            if (!seen)
+                run->taps[run->tap_count++] = lists[l]->index[i];
+        }
+    }
+    for (int i = 0; i < run->content_layers.count; i++)
+        run->content[i].layer = run->content_layers.index[i];
+    for (int i = 0; i < run->style_layers.count; i++) {
+        run->style[i].layer = run->style_layers.index[i];
+        run->style[i].channels = run->model->layers[run->style[i].layer].cout;
+    }
+fail:
+    return status;
+}
+
+static cls_net_config net_config(const cls_transfer *run)
+{
+    return (cls_net_config){run->height, run->width,
+                            run->params.pooling == CLS_POOLING_AVG ? CLS_POOL_AVG : CLS_POOL_MAX,
+                            run->taps, run->tap_count};
+}
+
+static size_t optimizer_bytes(const cls_transfer_params *p, size_t n)
+{
+    if (p->optimizer == CLS_OPTIMIZER_ADAM)
+        return cls_adam_bytes(n);
+    cls_lbfgs_params lp = cls_lbfgs_params_default(p->iterations);
+    lp.history_size = p->lbfgs_history;
+    lp.strong_wolfe = p->line_search;
+    return cls_lbfgs_bytes(n, &lp);
+}
+
+/* The size of a layer's output for the run's image size. */
+static size_t content_target_bytes(const cls_transfer *run, int layer)
+{
+    int h = run->height, w = run->width;
+    for (int i = 0; i < layer; i++)
+        if (run->model->layers[i].kind == CLS_LAYER_POOL) {
+            h /= 2;
+            w /= 2;
+        }
+    return (size_t)run->model->layers[layer].cout * (size_t)h * (size_t)w * sizeof(float);
+}
+
+/* Target, Gram and loss buffers. */
+static cls_status allocate_slots(cls_transfer *run)
+{
+    cls_status status = CLS_OK;
+    for (int i = 0; i < run->style_layers.count; i++) {
+        cls_style_slot *s = &run->style[i];
+        const size_t bytes = (size_t)s->channels * s->channels * sizeof(float);
+        CLS_TRY(cls_buffer_create(run->ctx, bytes, "style targets", &s->target));
+        CLS_TRY(cls_buffer_create(run->ctx, bytes, "Gram matrices", &s->gram));
+        CLS_TRY(cls_buffer_create(run->ctx, bytes, "Gram gradients", &s->grad_gram));
+        run->device_bytes += 3 * bytes;
+    }
+    const size_t slots = (size_t)(run->content_layers.count + run->style_layers.count + 1);
+    CLS_TRY(cls_buffer_create(run->ctx, slots * sizeof(float), "losses", &run->losses));
+    run->losses_host = calloc(slots, sizeof *run->losses_host);
+    CLS_CHECK_ALLOC(run->losses_host, "loss values");
+    CLS_TRY(cls_buffer_create(run->ctx, run->n * sizeof(float), "the image", &run->x));
+    CLS_TRY(cls_buffer_create(run->ctx, run->n * sizeof(float), "the image", &run->x_good));
+    run->device_bytes += 2 * run->n * sizeof(float);
+fail:
+    return status;
+}
+
+static cls_status allocate_content_targets(cls_transfer *run)
+{
+    cls_status status = CLS_OK;
+    for (int i = 0; i < run->content_layers.count; i++) {
+        cl_mem tap;
+        cls_shape s;
+        CLS_TRY(cls_net_tap(run->net, run->content[i].layer, &tap, &s));
+        const size_t bytes = cls_shape_count(s) * sizeof(float);
+        CLS_TRY(cls_buffer_create(run->ctx, bytes, "content targets", &run->content[i].target));
+        run->device_bytes += bytes;
+    }
+fail:
+    return status;
+}
+
+static void destroy_run(cls_transfer *run)
+{
+    if (!run)
+        return;
+    for (int i = 0; i < CLS_MAX_LAYER_LIST; i++) {
+        cl_mem all[] = {run->content[i].target, run->style[i].target, run->style[i].gram,
+                        run->style[i].grad_gram};
+        for (int b = 0; b < 4; b++)
+            if (all[b])
+                clReleaseMemObject(all[b]);
+    }
+    cl_mem own[] = {run->x, run->x_good, run->losses};
+    for (int b = 0; b < 3; b++)
+        if (own[b])
+            clReleaseMemObject(own[b]);
+    cls_net_destroy(run->net);
+    free(run->losses_host);
+    free(run);
+}
+
+cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height,
+                                   const cls_transfer_params *params, size_t *bytes)
+{
+    cls_status status = CLS_OK;
+    cls_transfer *run = calloc(1, sizeof *run);
+    CLS_CHECK_ALLOC(run, "a transfer plan");
+    run->model = (cls_model *)model;
+    run->params = *params;
+    run->width = width;
+    run->height = height;
+    run->n = (size_t)3 * width * height;
+    CLS_TRY(check_params(params));
+    CLS_TRY(resolve_layers(run));
+    size_t net = 0, style_net = 0, slots = 2 * run->n * sizeof(float);
+    cls_net_config config = net_config(run);
+    CLS_TRY(cls_net_plan_bytes(model, &config, &net));
+    config.taps = run->style_layers.index;
+    config.tap_count = run->style_layers.count;
+    CLS_TRY(cls_net_plan_bytes(model, &config, &style_net)); /* a style image of this size */
+    for (int i = 0; i < run->style_layers.count; i++)
+        slots += 3 * (size_t)run->style[i].channels * run->style[i].channels * sizeof(float);
+    for (int i = 0; i < run->content_layers.count; i++)
+        slots += content_target_bytes(run, run->content[i].layer);
+    /* Style images are processed (and their networks freed) before the optimiser starts. */
+    const size_t optimising = net + optimizer_bytes(params, run->n);
+    *bytes = slots + (style_net > optimising ? style_net : optimising);
+fail:
+    free(run);
+    return status;
+}
+
+/* The starting image, in x. */
+static cls_status initialise(cls_transfer *run, const cls_image *content, const cls_image *styles)
+{
+    const cls_transfer_params *p = &run->params;
+    const cls_image *from = content;
+    if (p->init == CLS_INIT_RANDOM) {
+        float *noise = malloc(run->n * sizeof *noise);
+        if (!noise)
+            return cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "the initial image");
+        uint64_t state = p->seed;
+        for (size_t i = 0; i < run->n; i += 2) {
+            /* splitmix64 and Box-Muller: Gaussian noise, sigma 90, reproducible by seed */
+            double u[2];
+            for (int k = 0; k < 2; k++) {
+                uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+                z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+                z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+                u[k] = ((double)((z ^ (z >> 31)) >> 11) + 0.5) / 9007199254740992.0;
+            }
+            const double r = 90.0 * sqrt(-2.0 * log(u[0])), a = 6.283185307179586 * u[1];
+            noise[i] = (float)(r * cos(a));
+            if (i + 1 < run->n)
+                noise[i + 1] = (float)(r * sin(a));
+        }
+        cl_int err = clEnqueueWriteBuffer(run->ctx->queue, run->x, CL_TRUE, 0,
+                                          run->n * sizeof *noise, noise, 0, NULL, NULL);
+        free(noise);
+        return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "uploading the initial image");
+    }
+    if (p->init == CLS_INIT_STYLE)
+        from = &styles[0];
+    else if (p->init == CLS_INIT_IMAGE)
+        from = p->init_image;
+    cls_status status = check_image(from, "initial image");
+    if (status != CLS_OK)
+        return status;
+    if (from->width != run->width || from->height != run->height)
+        return cls_error(CLS_ERR_SHAPE,
+                         "the initial image is %dx%d but the content is %dx%d; "
+                         "resize it first",
+                         from->width, from->height, run->width, run->height);
+    return cls_image_to_tensor(run->ctx, from, run->x);
+}
+
+typedef struct progress_state {
+    cls_transfer *run;
+    double start;
+} progress_state;
+
+/* After every optimiser iteration: remember the image, tell the caller. */
+static cls_status on_iteration(void *user, const cls_optim_progress *p)
+{
+    cls_transfer *run = user;
+    cls_status status = CLS_OK;
+    CLS_CHECK_CL(clEnqueueCopyBuffer(run->ctx->queue, run->x, run->x_good, 0, 0,
+                                     run->n * sizeof(float), 0, NULL, NULL),
+                 "keeping the current image");
+    if (!run->params.progress)
+        goto fail;
+    cls_loss_terms t = cls_transfer_terms(run, p->loss_eval);
+    cls_progress progress = {.iteration = p->iteration,
+                             .iterations = run->params.iterations,
+                             .evals = p->evals,
+                             .loss = p->loss,
+                             .content = t.content,
+                             .style = t.style,
+                             .tv = t.tv,
+                             .elapsed_s = cls_now_seconds() - run->start,
+                             .run = run};
+    if (run->params.progress(run->params.progress_user, &progress) != 0)
+        status = CLS_ERR_CANCELLED;
+fail:
+    return status;
+}
+
+static cls_status optimise(cls_transfer *run, cls_optim_result *result)
+{
+    cls_status status = CLS_OK;
+    const cls_transfer_params *p = &run->params;
+    const cls_objective objective = {cls_transfer_evaluate, run};
+    if (p->optimizer == CLS_OPTIMIZER_ADAM) {
+        cls_adam_params ap = cls_adam_params_default(p->iterations);
+        if (p->learning_rate > 0.0)
+            ap.lr = p->learning_rate;
+        cls_adam *adam = NULL;
+        CLS_TRY(cls_adam_create(run->ctx, run->n, &ap, &adam));
+        run->device_bytes += cls_adam_bytes(run->n);
+        status = cls_adam_run(adam, run->x, &objective, on_iteration, run, result);
+        cls_adam_destroy(adam);
+        return status;
+    }
+    cls_lbfgs_params lp = cls_lbfgs_params_default(p->iterations);
+    lp.history_size = p->lbfgs_history;
+    lp.strong_wolfe = p->line_search;
+    if (p->learning_rate > 0.0)
+        lp.lr = p->learning_rate;
+    cls_lbfgs *lbfgs = NULL;
+    CLS_TRY(cls_lbfgs_create(run->ctx, run->n, &lp, &lbfgs));
+    run->device_bytes += cls_lbfgs_bytes(run->n, &lp);
+    status = cls_lbfgs_run(lbfgs, run->x, &objective, on_iteration, run, result);
+    cls_lbfgs_destroy(lbfgs);
+fail:
+    return status;
+}
+
+static cls_status check_inputs(const cls_image *content, const cls_image *styles, int count,
+                               const double *blend, const cls_transfer_params *params)
+{
+    cls_status status = CLS_OK;
+    CLS_TRY(check_params(params));
+    CLS_TRY(check_image(content, "content image"));
+    if (count < 1 || !styles)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "at least one style image is needed");
+    double sum = 0.0;
+    for (int s = 0; s < count; s++) {
+        CLS_TRY(check_image(&styles[s], "style image"));
+        if (blend && (!isfinite(blend[s]) || blend[s] < 0.0))
+            return cls_error(CLS_ERR_INVALID_ARGUMENT,
+                             "style blend weight %g is not a finite "
+                             "number >= 0",
+                             blend[s]);
+        sum += blend ? blend[s] : 1.0;
+    }
+    if (sum <= 0.0)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "the style blend weights sum to 0");
+fail:
+    return status;
+}
+
+/* Everything before the optimiser: layers, buffers, targets, the start image. */
+static cls_status prepare(cls_transfer *run, const cls_image *content, const cls_image *styles,
+                          int style_count, const double *blend)
+{
+    cls_status status = CLS_OK;
+    CLS_TRY(resolve_layers(run));
+    CLS_TRY(allocate_slots(run));
+    CLS_TRY(cls_style_targets(run, styles, style_count, blend));
+    const cls_net_config config = net_config(run);
+    CLS_TRY(cls_net_create(run->model, &config, &run->net));
+    run->device_bytes += cls_net_device_bytes(run->net);
+    CLS_TRY(allocate_content_targets(run));
+    CLS_TRY(cls_image_to_tensor(run->ctx, content, run->x));
+    CLS_TRY(cls_content_targets(run, run->x));
+    CLS_TRY(initialise(run, content, styles));
+    CLS_CHECK_CL(clEnqueueCopyBuffer(run->ctx->queue, run->x, run->x_good, 0, 0,
+                                     run->n * sizeof(float), 0, NULL, NULL),
+                 "keeping the initial image");
+fail:
+    return status;
+}
+
+static void fill_result(const cls_transfer *run, const cls_optim_result *r,
+                        cls_transfer_result *result)
+{
+    cls_loss_terms t = {0};
+    for (int k = 0; k < CLS_TERMS_RING; k++) /* the terms of the reported loss */
+        if (run->terms[k].eval > t.eval && run->terms[k].total == r->loss)
+            t = run->terms[k];
+    *result = (cls_transfer_result){.iterations = r->iterations,
+                                    .evals = r->evals,
+                                    .loss = r->loss,
+                                    .content = t.content,
+                                    .style = t.style,
+                                    .tv = t.tv,
+                                    .cancelled = r->reason == CLS_STOP_CANCELLED,
+                                    .stop_reason = cls_stop_reason_str(r->reason),
+                                    .device_bytes = run->device_bytes,
+                                    .seconds = cls_now_seconds() - run->start};
+}
+
+cls_status cls_transfer_run(cls_ctx *ctx, cls_model *model, const cls_image *content,
+                            const cls_image *styles, int style_count, const double *blend_weights,
+                            const cls_transfer_params *params_in, cls_image *output,
+                            cls_transfer_result *result)
+{
+    cls_status status = CLS_OK;
+    cls_transfer_params params = params_in ? *params_in : cls_transfer_params_default();
+    cls_optim_result r = {0};
+    cls_transfer_result ignored;
+    result = result ? result : &ignored;
+    memset(output, 0, sizeof *output);
+    memset(result, 0, sizeof *result);
+    CLS_TRY(check_inputs(content, styles, style_count, blend_weights, &params));
+    cls_transfer *run = calloc(1, sizeof *run);
+    CLS_CHECK_ALLOC(run, "a transfer");
+    *run = (cls_transfer){.ctx = ctx,
+                          .model = model,
+                          .params = params,
+                          .width = content->width,
+                          .height = content->height,
+                          .n = (size_t)3 * content->width * content->height};
+    status = prepare(run, content, styles, style_count, blend_weights);
+    if (status == CLS_OK) {
+        run->start = cls_now_seconds();
+        status = optimise(run, &r);
+        fill_result(run, &r, result);
+    }
+    /* On success the optimised image; when the loss blew up, the last finite one. */
+    if (status == CLS_OK || status == CLS_ERR_NOT_FINITE) {
+        cls_status failure = status;
+        char detail[1024];
+        snprintf(detail, sizeof detail, "%s", cls_last_error());
+        status = cls_image_alloc(output, run->width, run->height);
+        if (status == CLS_OK)
+            status = cls_tensor_to_image(ctx, failure == CLS_OK ? run->x : run->x_good, output);
+        if (status == CLS_OK && failure != CLS_OK)
+            status = cls_error(failure, "%s", detail);
+        if (status != CLS_OK && failure == CLS_OK)
+            cls_image_free(output);
+    }
+    destroy_run(run);
+fail:
+    return status;
+}
+
+cls_status cls_transfer_current_image(cls_transfer *run, cls_image *out)
+{
+    cls_status status = cls_image_alloc(out, run->width, run->height);
+    if (status == CLS_OK)
+        status = cls_tensor_to_image(run->ctx, run->x, out);
+    if (status != CLS_OK)
+        cls_image_free(out);
+    return status;
+}

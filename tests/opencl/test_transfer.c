@@ -1,0 +1,282 @@
+/* Style transfer end to end against the PyTorch implementation of the same algorithm
+ * (tests/reference/gatys.py), with the random VGG-19 weights of `make-weights --seed 1`:
+ * iteration-0 losses, the loss after 10 iterations, the output image; monotonic L-BFGS
+ * progress; cancellation; input validation. Arguments: GOLDEN_DIR WEIGHTS. */
+#include "check.h"
+#include "device_util.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static cls_model *model;
+
+/* A CHW golden tensor as an interleaved cls_image. */
+static cls_image image_from(golden_file *g, const char *name, int h, int w)
+{
+    const float *chw = golden_tensor(g, name, (size_t)3 * h * w);
+    cls_image img;
+    cls_image_alloc(&img, w, h);
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < h * w; i++)
+            img.pixels[3 * i + c] = chw[(size_t)c * h * w + i];
+    return img;
+}
+
+typedef struct inputs {
+    golden_file g;
+    cls_image content, style, shifted;
+} inputs;
+
+static void open_inputs(inputs *in)
+{
+    golden_open(&in->g, "gatys_inputs.gold");
+    in->content = image_from(&in->g, "content", 48, 64);
+    in->style = image_from(&in->g, "style", 40, 56);
+    in->shifted = image_from(&in->g, "shifted", 48, 64);
+}
+
+static void close_inputs(inputs *in)
+{
+    CHECK(golden_close(&in->g));
+    cls_image_free(&in->content);
+    cls_image_free(&in->style);
+    cls_image_free(&in->shifted);
+}
+
+typedef struct trace {
+    double loss[64], content[64], style[64], tv[64];
+    int count;
+    int cancel_at;
+} trace;
+
+static int record(void *user, const cls_progress *p)
+{
+    trace *t = user;
+    if (p->iteration < 64) {
+        t->loss[p->iteration] = p->loss;
+        t->content[p->iteration] = p->content;
+        t->style[p->iteration] = p->style;
+        t->tv[p->iteration] = p->tv;
+        t->count = p->iteration;
+    }
+    CHECK(fabs(p->content + p->style + p->tv - p->loss) <= 1e-6 * fabs(p->loss));
+    return t->cancel_at && p->iteration == t->cancel_at;
+}
+
+static double rel(double got, double want)
+{
+    return fabs(got - want) / fmax(fabs(want), 1e-30);
+}
+
+static double mean_abs_diff(const cls_image *img, const float *chw)
+{
+    const int plane = img->width * img->height;
+    double sum = 0.0;
+    for (int c = 0; c < 3; c++)
+        for (int i = 0; i < plane; i++)
+            sum += fabs(img->pixels[3 * i + c] - chw[(size_t)c * plane + i]);
+    return sum / (3.0 * plane);
+}
+
+/* Iteration-0 losses: one Adam iteration reports the losses of the start image. */
+static void first_losses(const inputs *in, cls_init init, const float *want)
+{
+    cls_transfer_params p = cls_transfer_params_default();
+    p.optimizer = CLS_OPTIMIZER_ADAM;
+    p.iterations = 1;
+    p.init = init;
+    p.init_image = &in->shifted;
+    trace t = {0};
+    p.progress = record;
+    p.progress_user = &t;
+    cls_image out;
+    CHECK_STATUS(cls_transfer_run(dev, model, &in->content, &in->style, 1, NULL, &p, &out, NULL),
+                 CLS_OK);
+    const double got[4] = {t.loss[1], t.content[1], t.style[1], t.tv[1]};
+    const char *names[4] = {"total", "content", "style", "tv"};
+    for (int k = 0; k < 4; k++) {
+        double err = want[k] == 0.0 ? fabs(got[k]) : rel(got[k], want[k]);
+        printf("  iteration-0 %-7s %.6e (torch %.6e) rel err %.2e\n", names[k], got[k],
+               (double)want[k], err);
+        CHECK(want[k] == 0.0 ? got[k] == 0.0 : err <= 1e-4);
+    }
+    cls_image_free(&out);
+}
+
+/* The losses at a start whose content term is not 0 (the content image shifted). */
+static void shifted_start_losses(void)
+{
+    inputs in;
+    open_inputs(&in);
+    first_losses(&in, CLS_INIT_IMAGE, golden_tensor(&in.g, "shifted_losses", 4));
+    close_inputs(&in);
+}
+
+/* Ten iterations against gatys.py: the loss to 1e-2 relative and the image to a mean
+ * absolute difference of 1.0, or to how far PyTorch's own result moves under float32-sized
+ * noise when that is more (sensitivity_*: the default L-BFGS settings are chaotic on random
+ * weights; see gatys.py). */
+static void compare_run(const char *file, cls_optimizer optimizer, double learning_rate)
+{
+    inputs in;
+    open_inputs(&in);
+    golden_file g;
+    golden_open(&g, file);
+    const ref_golden_tensor *rows = ref_golden_find(&g.data, "evals"); /* evals x 4 */
+    CHECK(rows && rows->ndim == 2 && rows->dims[1] == 4);
+    if (!rows)
+        return;
+    const float *evals = rows->data;
+    first_losses(&in, CLS_INIT_CONTENT, evals);
+
+    cls_transfer_params p = cls_transfer_params_default();
+    p.iterations = 10;
+    p.optimizer = optimizer;
+    p.learning_rate = learning_rate;
+    trace t = {0};
+    p.progress = record;
+    p.progress_user = &t;
+    cls_image out;
+    cls_transfer_result r;
+    CHECK_STATUS(cls_transfer_run(dev, model, &in.content, &in.style, 1, NULL, &p, &out, &r),
+                 CLS_OK);
+    /* L-BFGS reports the loss of its final image; Adam the one before its last step. */
+    const size_t n = rows->dims[0];
+    const double want =
+        optimizer == CLS_OPTIMIZER_LBFGS ? golden_tensor(&g, "final", 4)[0] : evals[4 * (n - 1)];
+    printf("  after 10 iterations (%d evaluations, torch %zu): loss %.6e (torch %.6e), rel err "
+           "%.2e\n",
+           r.evals, n, r.loss, want, rel(r.loss, want));
+    const double loss_tol = fmax(1e-2, golden_tensor(&g, "sensitivity_loss", 1)[0]);
+    const double mad_tol = fmax(1.0, golden_tensor(&g, "sensitivity_mad", 1)[0]);
+    printf("  tolerances: loss %.2e, image %.4f\n", loss_tol, mad_tol);
+    CHECK(rel(r.loss, want) <= loss_tol);
+    CHECK((size_t)r.evals == n);
+    if (optimizer == CLS_OPTIMIZER_LBFGS)
+        for (int i = 2; i <= t.count; i++)
+            CHECK(t.loss[i] <= t.loss[i - 1]);
+    const double mad = mean_abs_diff(&out, golden_tensor(&g, "output", (size_t)3 * 48 * 64));
+    printf("  output image: mean abs difference %.4f (0..255 scale)\n", mad);
+    CHECK(mad <= mad_tol);
+    cls_image_free(&out);
+    CHECK(golden_close(&g));
+    close_inputs(&in);
+}
+
+static void lbfgs_default_settings(void)
+{
+    compare_run("gatys_lbfgs_content.gold", CLS_OPTIMIZER_LBFGS, 0.0);
+}
+
+static void adam(void)
+{
+    compare_run("gatys_adam.gold", CLS_OPTIMIZER_ADAM, 1.0);
+}
+
+/* 64x64, 50 L-BFGS iterations from noise: the loss falls at every iteration and the
+ * image stays finite. */
+static void long_run_decreases(void)
+{
+    cls_image content, style;
+    cls_image_alloc(&content, 64, 64);
+    cls_image_alloc(&style, 48, 48);
+    ref_rng rng = ref_rng_make(5);
+    ref_rng_fill(&rng, content.pixels, (size_t)64 * 64 * 3, 0.0f, 255.0f);
+    ref_rng_fill(&rng, style.pixels, (size_t)48 * 48 * 3, 0.0f, 255.0f);
+    cls_transfer_params p = cls_transfer_params_default();
+    p.iterations = 50;
+    p.init = CLS_INIT_RANDOM;
+    p.seed = 3;
+    trace t = {0};
+    p.progress = record;
+    p.progress_user = &t;
+    cls_image out;
+    cls_transfer_result r;
+    CHECK_STATUS(cls_transfer_run(dev, model, &content, &style, 1, NULL, &p, &out, &r), CLS_OK);
+    int increases = 0;
+    for (int i = 2; i <= t.count; i++)
+        increases += t.loss[i] > t.loss[i - 1];
+    printf("  %d iterations, %d evaluations, loss %.4e -> %.4e, %d increases, %.1f s, %.1f MiB\n",
+           r.iterations, r.evals, t.loss[1], r.loss, increases, r.seconds,
+           (double)r.device_bytes / 1048576.0);
+    CHECK(increases == 0);
+    CHECK(r.loss < t.loss[1]);
+    bool finite = out.pixels != NULL;
+    for (int i = 0; finite && i < 64 * 64 * 3; i++)
+        finite = isfinite(out.pixels[i]) && out.pixels[i] >= 0.0f && out.pixels[i] <= 255.0f;
+    CHECK(finite);
+    cls_image_free(&out);
+    cls_image_free(&content);
+    cls_image_free(&style);
+}
+
+static void cancel_returns_current_image(void)
+{
+    inputs in;
+    open_inputs(&in);
+    cls_transfer_params p = cls_transfer_params_default();
+    p.iterations = 20;
+    trace t = {.cancel_at = 2};
+    p.progress = record;
+    p.progress_user = &t;
+    cls_image out;
+    cls_transfer_result r;
+    CHECK_STATUS(cls_transfer_run(dev, model, &in.content, &in.style, 1, NULL, &p, &out, &r),
+                 CLS_OK);
+    CHECK(r.cancelled && r.iterations == 2 && out.pixels && out.width == 64);
+    cls_image_free(&out);
+    close_inputs(&in);
+}
+
+static void bad_parameters(void)
+{
+    inputs in;
+    open_inputs(&in);
+    cls_image out;
+    cls_transfer_params p = cls_transfer_params_default();
+    p.style_layers = "relu1_1,relu9_9";
+    CHECK_STATUS(cls_transfer_run(dev, model, &in.content, &in.style, 1, NULL, &p, &out, NULL),
+                 CLS_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(cls_last_error(), "relu9_9");
+    p = cls_transfer_params_default();
+    p.style_weight = NAN;
+    CHECK_STATUS(cls_transfer_run(dev, model, &in.content, &in.style, 1, NULL, &p, &out, NULL),
+                 CLS_ERR_INVALID_ARGUMENT);
+    p = cls_transfer_params_default();
+    double weights[2] = {1, 2};
+    p.style_layer_weights = weights;
+    p.style_layer_weight_count = 2;
+    CHECK_STATUS(cls_transfer_run(dev, model, &in.content, &in.style, 1, NULL, &p, &out, NULL),
+                 CLS_ERR_INVALID_ARGUMENT);
+    CHECK_CONTAINS(cls_last_error(), "2 weights given for 5 style layers");
+    p = cls_transfer_params_default();
+    p.init = CLS_INIT_STYLE; /* the style image is 56x40, the content 64x48 */
+    CHECK_STATUS(cls_transfer_run(dev, model, &in.content, &in.style, 1, NULL, &p, &out, NULL),
+                 CLS_ERR_SHAPE);
+    CHECK(out.pixels == NULL);
+    close_inputs(&in);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s GOLDEN_DIR WEIGHTS\n", argv[0]);
+        return 2;
+    }
+    if (!dev_open(argc, argv))
+        return 1;
+    cls_status status = cls_model_load(dev, argv[2], &model);
+    if (status != CLS_OK) {
+        fprintf(stderr, "loading %s: %s\n", argv[2], cls_last_error());
+        return 1;
+    }
+    RUN_CASE(shifted_start_losses);
+    RUN_CASE(lbfgs_default_settings);
+    RUN_CASE(adam);
+    RUN_CASE(long_run_decreases);
+    RUN_CASE(cancel_returns_current_image);
+    RUN_CASE(bad_parameters);
+    cls_model_destroy(model);
+    dev_close();
+    return check_report();
+}
