@@ -1,0 +1,222 @@
+/* The main command: read the images, load the model, stylise, write the result. */
+#include "cli/options.h"
+#include "cli/progress.h"
+#include "cli/signals.h"
+#include "io/io.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Everything the command holds, released in one place. */
+typedef struct job {
+    cls_cli_options *o;
+    cls_image content, styles[CLS_CLI_MAX_STYLES], init, output;
+    cls_ctx *ctx;
+    cls_model *model;
+    cls_feedback feedback;
+    char model_path[4096];
+} job;
+
+static void release(job *j)
+{
+    cls_image_free(&j->content);
+    for (int i = 0; i < CLS_CLI_MAX_STYLES; i++)
+        cls_image_free(&j->styles[i]);
+    cls_image_free(&j->init);
+    cls_image_free(&j->output);
+    cls_model_destroy(j->model);
+    cls_ctx_destroy(j->ctx);
+    cls_feedback_close(&j->feedback);
+}
+
+static int fail(job *j, cls_status status, const char *hint)
+{
+    cls_feedback_end_line(&j->feedback);
+    cls_cli_fail(status);
+    if (hint)
+        fprintf(stderr, "clstyle: %s\n", hint);
+    return CLS_EXIT_RUNTIME;
+}
+
+/* Reads path and resizes it so its longest side is `longest` (or to exactly w x h). */
+static cls_status load_image(const job *j, const char *path, int longest, int w, int h,
+                             cls_image *out)
+{
+    cls_image raw;
+    cls_read_options r = cls_read_options_default();
+    bool alpha = false;
+    r.max_pixels = j->o->max_pixels;
+    r.had_alpha = &alpha;
+    cls_status status = cls_image_read(path, &r, &raw);
+    if (status != CLS_OK)
+        return status;
+    if (alpha && j->o->common.verbosity > 0)
+        fprintf(stderr, "clstyle: %s has transparency; composited over white\n", path);
+    if (longest > 0)
+        cls_image_fit(raw.width, raw.height, longest, &w, &h);
+    if (w == raw.width && h == raw.height) {
+        *out = raw;
+        return CLS_OK;
+    }
+    status = cls_image_resize(&raw, w, h, out);
+    cls_image_free(&raw);
+    return status;
+}
+
+static cls_status load_images(job *j)
+{
+    cls_status status = CLS_OK;
+    const cls_cli_options *o = j->o;
+    CLS_TRY(load_image(j, o->content, o->size, 0, 0, &j->content));
+    const int style_size = (int)(o->size * o->style_scale + 0.5);
+    for (int i = 0; i < o->style_count; i++)
+        CLS_TRY(
+            load_image(j, o->styles[i], style_size < 16 ? 16 : style_size, 0, 0, &j->styles[i]));
+    /* --init style and --init FILE start from an image of the content's size. */
+    if (o->params.init == CLS_INIT_STYLE || o->params.init == CLS_INIT_IMAGE) {
+        const char *from = o->params.init == CLS_INIT_STYLE ? o->styles[0] : o->init_file;
+        CLS_TRY(load_image(j, from, 0, j->content.width, j->content.height, &j->init));
+    }
+fail:
+    return status;
+}
+
+static cls_status open_device_and_model(job *j)
+{
+    cls_status status = CLS_OK;
+    cls_ctx_params params = cls_ctx_params_default();
+    params.device_spec = j->o->common.device_spec;
+    params.log = cls_cli_log;
+    params.log_user = &j->o->common;
+    params.log_level = j->o->common.verbosity >= 2   ? CLS_LOG_DEBUG
+                       : j->o->common.verbosity == 1 ? CLS_LOG_INFO
+                                                     : CLS_LOG_WARN;
+    if (j->o->model)
+        snprintf(j->model_path, sizeof j->model_path, "%s", j->o->model);
+    else
+        CLS_TRY(cls_model_find(j->model_path, sizeof j->model_path));
+    CLS_TRY(cls_ctx_create(&params, &j->ctx));
+    CLS_TRY(cls_model_load(j->ctx, j->model_path, &j->model));
+fail:
+    return status;
+}
+
+/* Says what the run needs before it starts, and refuses what cannot fit. */
+static cls_status announce(job *j)
+{
+    size_t bytes = 0;
+    cls_status status = cls_transfer_plan_bytes(j->model, j->content.width, j->content.height,
+                                                &j->o->params, &bytes);
+    if (status != CLS_OK)
+        return status;
+    const cls_device_info *d = cls_ctx_device(j->ctx);
+    const double mib = 1048576.0;
+    if (j->o->common.verbosity >= 0)
+        fprintf(stderr,
+                "clstyle: %s on %s: %dx%d, %d iterations, %.0f MiB of device memory "
+                "(+ weights), model %s\n",
+                j->o->params.optimizer == CLS_OPTIMIZER_ADAM ? "Adam" : "L-BFGS", d->name,
+                j->content.width, j->content.height, j->o->params.iterations, bytes / mib,
+                j->model_path);
+    if (bytes > d->global_mem_bytes)
+        return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
+                         "this run needs %.0f MiB of device memory but %s has %.0f MiB",
+                         bytes / mib, d->name, d->global_mem_bytes / mib);
+    return CLS_OK;
+}
+
+static const char *hint_for(cls_status status)
+{
+    switch ((int)status) {
+    case CLS_ERR_OUT_OF_DEVICE_MEMORY:
+    case CL_MEM_OBJECT_ALLOCATION_FAILURE:
+    case CL_OUT_OF_RESOURCES:
+        return "reduce the memory needed with a smaller --size, a smaller --lbfgs-history "
+               "(e.g. 20), --optimizer adam, or fewer/shallower --style-layers";
+    case CLS_ERR_NOT_FINITE:
+        return "the optimisation diverged: lower --learning-rate or the loss weights, or use "
+               "--init content; the last finite image was written";
+    default: return NULL;
+    }
+}
+
+static cls_status write_output(job *j)
+{
+    cls_write_options w = cls_write_options_default();
+    w.png_depth = j->o->output_depth;
+    w.jpeg_quality = j->o->jpeg_quality;
+    if (j->o->original_colors) {
+        cls_status status = cls_image_original_colors(&j->content, &j->output);
+        if (status != CLS_OK)
+            return status;
+    }
+    cls_signals_block();
+    cls_status status = cls_image_write(j->o->output, &j->output, &w);
+    cls_signals_unblock();
+    return status;
+}
+
+static int stylise(job *j)
+{
+    cls_transfer_result r;
+    cls_transfer_params params = j->o->params;
+    params.init_image = j->init.pixels ? &j->init : NULL;
+    if (params.init == CLS_INIT_STYLE)
+        params.init = CLS_INIT_IMAGE; /* the style image resized to the content's size */
+    params.progress = cls_feedback_progress;
+    params.progress_user = &j->feedback;
+    cls_status status =
+        cls_transfer_run(j->ctx, j->model, &j->content, j->styles, j->o->style_count,
+                         j->o->blend_count ? j->o->blend : NULL, &params, &j->output, &r);
+    cls_feedback_end_line(&j->feedback);
+    if (j->feedback.error != CLS_OK) {
+        fprintf(stderr, "clstyle: error: %s\n", j->feedback.error_detail);
+        return CLS_EXIT_RUNTIME;
+    }
+    if (status != CLS_OK && status != CLS_ERR_NOT_FINITE)
+        return fail(j, status, hint_for(status));
+    cls_status written = write_output(j);
+    if (written != CLS_OK)
+        return fail(j, written, NULL);
+    if (status == CLS_ERR_NOT_FINITE)
+        return fail(j, status, hint_for(status));
+    if (r.cancelled) {
+        fprintf(stderr,
+                "clstyle: interrupted after %d iterations; wrote the current image to "
+                "%s\n",
+                r.iterations, j->o->output);
+        return CLS_EXIT_INTERRUPTED;
+    }
+    if (j->o->common.verbosity >= 0)
+        fprintf(stderr,
+                "clstyle: wrote %s: %d iterations, %d evaluations, loss %.6e, %.1f s (%s)\n",
+                j->o->output, r.iterations, r.evals, r.loss, r.seconds, r.stop_reason);
+    return CLS_EXIT_OK;
+}
+
+int cls_cmd_transfer(cls_cli_options *o)
+{
+    job j = {.o = o};
+    int code = CLS_EXIT_RUNTIME;
+    cls_status status;
+    cls_signals_install();
+    if (cls_feedback_open(&j.feedback, o) != CLS_OK) {
+        fprintf(stderr, "clstyle: error: cannot create the log file %s\n", o->log_path);
+        goto done;
+    }
+    if ((status = cls_image_check_writable(o->output)) != CLS_OK ||
+        (status = load_images(&j)) != CLS_OK || (status = open_device_and_model(&j)) != CLS_OK ||
+        (status = announce(&j)) != CLS_OK) {
+        code = fail(&j, status, hint_for(status));
+        goto done;
+    }
+    if (cls_signals_interrupted()) {
+        fprintf(stderr, "clstyle: interrupted before the first iteration; nothing written\n");
+        code = CLS_EXIT_INTERRUPTED;
+        goto done;
+    }
+    code = stylise(&j);
+done:
+    release(&j);
+    return code;
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""The main command end to end on the OpenCL device with generated random VGG-19 weights at
+tiny sizes: flag validation (usage errors exit 2 naming the flag), outputs and their
+formats, --log, --save-every, `clstyle info`, errors that leave no output, atomic output
+under kill, and Ctrl-C writing the current image with exit 130.
+Usage: test_cli_transfer.py CLSTYLE WEIGHTS EXAMPLES_DIR"""
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+CLSTYLE, WEIGHTS, EXAMPLES = sys.argv[1:4]
+CONTENT = os.path.join(EXAMPLES, "content.png")
+STYLE = os.path.join(EXAMPLES, "style.png")
+failures = 0
+
+
+def run(*args, env=None, timeout=300):
+    return subprocess.run([CLSTYLE, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def check(name, cond, result=None):
+    global failures
+    print(("ok   " if cond else "FAIL ") + name)
+    if not cond:
+        failures += 1
+        if result is not None:
+            print("  exit %s\n  stdout: %s\n  stderr: %s" % (result.returncode, result.stdout[-2000:],
+                                                           result.stderr[-2000:]))
+
+
+def base(out, *extra):
+    return ["-c", CONTENT, "-s", STYLE, "-o", out, "-m", WEIGHTS, "--size", "32",
+            "--iterations", "4", *extra]
+
+
+def png_info(path):
+    with open(path, "rb") as f:
+        head = f.read(33)
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    width, height, depth = struct.unpack(">IIB", head[16:25])
+    return width, height, depth
+
+
+def usage_errors(tmp):
+    out = os.path.join(tmp, "never.png")
+    cases = [
+        (["--size", "-5"], "--size"), (["--size", "abc"], "--size"),
+        (["--style-weight", "nan"], "--style-weight"), (["--content-weight", "-1"], "--content-weight"),
+        (["--tv-weight", "inf"], "--tv-weight"), (["--iterations", "0"], "--iterations"),
+        (["--optimizer", "sgd"], "--optimizer"), (["--pooling", "min"], "--pooling"),
+        (["--line-search", "armijo"], "--line-search"), (["--normalization", "x"], "--normalization"),
+        (["--style-blend-weights", "1,2"], "--style-blend-weights"),
+        (["--style-layers", "relu1_1,relu9_9"], "--style-layers"),
+        (["--content-layers", "conv4_2,"], "--content-layers"),
+        (["--style-layer-weights", "1,1"], "--style-layer-weights"),
+        (["--output-depth", "12"], "--output-depth"), (["--jpeg-quality", "0"], "--jpeg-quality"),
+        (["--learning-rate", "0"], "--learning-rate"), (["--lbfgs-history", "0"], "--lbfgs-history"),
+        (["--seed", "-3"], "--seed"), (["--max-pixels", "0"], "--max-pixels"),
+        (["--print-every", "x"], "--print-every"), (["--bogus"], "--bogus"),
+        (["--init"], "--init"),
+    ]
+    for extra, flag in cases:
+        r = run(*base(out), *extra)
+        check("usage error %s names %s" % (" ".join(extra), flag),
+              r.returncode == 2 and flag in r.stderr and "clstyle: error:" in r.stderr
+              and not os.path.exists(out), r)
+    r = run("-s", STYLE, "-o", out)
+    check("missing -c is a usage error", r.returncode == 2 and "--content" in r.stderr, r)
+    r = run("-c", CONTENT, "-o", out)
+    check("missing -s is a usage error", r.returncode == 2 and "--style" in r.stderr, r)
+    r = run("--help")
+    check("--help shows defaults", r.returncode == 0 and "(1e5)" in r.stdout and "(512)" in r.stdout
+          and "conv4_2" in r.stdout, r)
+
+
+def outputs(tmp):
+    out = os.path.join(tmp, "out.png")
+    log = os.path.join(tmp, "run.jsonl")
+    # Adam: one evaluation per iteration, so all four iterations run (L-BFGS stops at its
+    # evaluation budget, 1.25 x iterations, as torch.optim.LBFGS does).
+    r = run(*base(out, "--optimizer", "adam", "--log", log, "--save-every", "2",
+                  "--print-every", "1"))
+    check("a run exits 0 and writes a PNG", r.returncode == 0 and png_info(out) is not None, r)
+    info = png_info(out) or (0, 0, 0)
+    check("the output has the content's aspect at --size 32", info[:2] == (32, 24), r)
+    check("progress lines on a non-terminal stderr", "iteration 1/4" in r.stderr and
+          "wrote" in r.stderr, r)
+    for k in (2, 4):
+        check("--save-every writes out_%d.png" % k, png_info(os.path.join(tmp, "out_%d.png" % k)))
+    rows = [json.loads(line) for line in open(log)] if os.path.exists(log) else []
+    keys = {"iter", "evals", "loss", "content", "style", "tv", "elapsed_s"}
+    check("--log has one JSON object per iteration with every field",
+          len(rows) == 4 and all(keys <= set(row) for row in rows)
+          and [row["iter"] for row in rows] == [1, 2, 3, 4])
+    r = run(*base(os.path.join(tmp, "deep.png"), "--output-depth", "16", "-q"))
+    check("--output-depth 16 writes a 16-bit PNG", r.returncode == 0 and r.stderr == ""
+          and (png_info(os.path.join(tmp, "deep.png")) or (0, 0, 0))[2] == 16, r)
+    jpg = os.path.join(tmp, "out.jpg")
+    r = run(*base(jpg, "--jpeg-quality", "80", "--optimizer", "adam", "--original-colors",
+                  "--init", "random", "--seed", "5", "--pooling", "avg", "-q"))
+    with open(jpg, "rb") as f:
+        check("JPEG output with Adam, avg pooling, original colours, random init",
+              r.returncode == 0 and f.read(2) == b"\xff\xd8", r)
+    r = run(*base(os.path.join(tmp, "multi.png"), "-s", STYLE + "," + CONTENT,
+                  "--style-blend-weights", "3,1", "--init", "style", "--line-search", "none",
+                  "--normalization", "paper", "--style-layers", "relu1_1,relu2_1",
+                  "--style-layer-weights", "2,1", "-q"))
+    check("two style images with blend weights, init style, paper normalisation",
+          r.returncode == 0 and png_info(os.path.join(tmp, "multi.png")), r)
+
+
+def info_command(tmp):
+    r = run("info", WEIGHTS)
+    check("info names the format, the network and the tensors", r.returncode == 0
+          and "vgg19" in r.stdout and "features.34.weight" in r.stdout and "[512, 512, 3, 3]" in r.stdout, r)
+    bad = os.path.join(tmp, "bad.pth")
+    with open(bad, "wb") as f:
+        f.write(b"PK\x03\x04 not really a zip")
+    r = run("info", bad)
+    check("info on a corrupt file fails with one error line", r.returncode == 1
+          and r.stderr.startswith("clstyle: error:"), r)
+
+
+def errors_leave_no_output(tmp):
+    out = os.path.join(tmp, "none.png")
+    notimg = os.path.join(tmp, "notimg.png")
+    with open(notimg, "w") as f:
+        f.write("hello")
+    r = run(*base(out)[:2], "-s", notimg, *base(out)[4:])
+    check("a style that is not an image: exit 1, no output", r.returncode == 1
+          and "clstyle: error:" in r.stderr and not os.path.exists(out), r)
+    env = dict(os.environ, HOME=tmp, XDG_DATA_HOME=os.path.join(tmp, "data"),
+               XDG_CACHE_HOME=os.path.join(tmp, "cache"))
+    env.pop("CLSTYLE_MODEL", None)
+    env.pop("TORCH_HOME", None)
+    args = [a for a in base(out) if a not in ("-m", WEIGHTS)]
+    r = run(*args, env=env)
+    check("no weights: exit 1 and the error says how to get them", r.returncode == 1
+          and "fetch-model.sh" in r.stderr and not os.path.exists(out), r)
+    r = run(*base(os.path.join(tmp, "missing-dir", "out.png")))
+    check("an unwritable output path is refused before the run", r.returncode == 1
+          and "missing-dir" in r.stderr, r)
+    old = os.path.join(tmp, "keep.png")
+    with open(old, "wb") as f:
+        f.write(b"precious")
+    r = run(*base(old, "-m", os.path.join(tmp, "bad.pth")))
+    with open(old, "rb") as f:
+        check("a failed run leaves an existing output untouched", r.returncode == 1
+              and f.read() == b"precious", r)
+
+
+def start(out, iterations):
+    args = base(out)
+    args[args.index("--iterations") + 1] = str(iterations)
+    return subprocess.Popen([CLSTYLE, *args, "--print-every", "1"], stderr=subprocess.PIPE,
+                            stdout=subprocess.DEVNULL, text=True)
+
+
+def wait_for_iteration(proc):
+    for line in proc.stderr:
+        if line.startswith("iteration "):
+            return True
+    return False
+
+
+def interrupts(tmp):
+    out = os.path.join(tmp, "int.png")
+    proc = start(out, 500)
+    started = wait_for_iteration(proc)
+    proc.send_signal(signal.SIGINT)
+    rest = proc.stderr.read()
+    code = proc.wait(timeout=120)
+    check("Ctrl-C finishes the iteration, writes the image and exits 130",
+          started and code == 130 and png_info(out) is not None and "interrupted" in rest)
+    proc = start(out + "2.png", 500)
+    wait_for_iteration(proc)
+    proc.send_signal(signal.SIGTERM)
+    proc.stderr.read()
+    check("SIGTERM does the same", proc.wait(timeout=120) == 130 and png_info(out + "2.png"))
+
+    twice = os.path.join(tmp, "twice.png")
+    proc = start(twice, 500)
+    wait_for_iteration(proc)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    proc.stderr.read()
+    code = proc.wait(timeout=120)
+    whole = not os.path.exists(twice) or png_info(twice) is not None
+    check("a second Ctrl-C quits at once: exit 130, no partial file",
+          code == 130 and whole and not [n for n in os.listdir(tmp) if n.endswith(".tmp")])
+
+    old = os.path.join(tmp, "old.png")
+    with open(old, "wb") as f:
+        f.write(b"the previous result")
+    proc = start(old, 500)
+    wait_for_iteration(proc)
+    proc.kill()
+    proc.wait()
+    leftovers = [n for n in os.listdir(tmp) if n.endswith(".tmp")]
+    with open(old, "rb") as f:
+        check("a killed run leaves the old output whole and no temporary file",
+              f.read() == b"the previous result" and not leftovers)
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    usage_errors(tmp)
+    outputs(tmp)
+    info_command(tmp)
+    errors_leave_no_output(tmp)
+    interrupts(tmp)
+sys.exit(1 if failures else 0)
