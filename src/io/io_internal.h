@@ -4,6 +4,7 @@
 #define CLS_IO_IO_INTERNAL_H
 
 #include "io/io.h"
+#include "runtime/file_atomic.h"
 
 #include <stddef.h>
 #include <stdint.h>
@@ -43,13 +44,6 @@ int cls_exif_orientation(const uint8_t *tiff, size_t size);
 
 /* Applies EXIF orientation 2..8 so the image is upright (1: nothing to do). */
 cls_status cls_image_orient(cls_image *image, int orientation);
-
-/* Writes data to path through a unique temporary file in the same directory (fsync, then
- * rename over path); on failure the temporary is removed and path is left as it was. */
-cls_status cls_write_file_atomic(const char *path, const void *data, size_t size);
-
-/* Creates and removes a temporary file next to path (CLS_ERR_IO when that fails). */
-cls_status cls_probe_directory_writable(const char *path);
 
 /* The pixel limit in effect (0 in the options means the default). */
 static inline uint64_t cls_max_pixels(const cls_read_options *options)

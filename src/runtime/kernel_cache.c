@@ -1,10 +1,10 @@
 /* Kernel binary cache files: "CLSKBIN" 0x01, the 16-byte key, payload length (u64 LE),
  * payload XXH3-64 (u64 LE), payload. A file is used only if every field checks out. */
 #include "runtime/kernel_cache.h"
+#include "runtime/file_atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -191,63 +191,26 @@ static cls_status make_dirs(const char *dir)
     return CLS_OK;
 }
 
-static bool write_all(int fd, const void *buf, size_t size)
-{
-    const uint8_t *p = buf;
-    while (size > 0) {
-        ssize_t n = write(fd, p, size);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return false;
-        p += n;
-        size -= (size_t)n;
-    }
-    return true;
-}
-
 cls_status cls_cache_store(const char *dir, const cls_cache_key *key, const void *data, size_t size)
 {
-    static atomic_uint counter;
     cls_status status = CLS_OK;
-    char path[4096], tmp[4200] = "";
-    int fd = -1;
+    char path[4096];
+    uint8_t *file = NULL;
     if (size == 0 || size > CLS_CACHE_MAX_PAYLOAD)
         return cls_error(CLS_ERR_INVALID_ARGUMENT, "kernel cache entry of %zu bytes", size);
     CLS_TRY(make_dirs(dir));
     CLS_TRY(entry_path(dir, key, path, sizeof path));
-    /* A name no other process or thread uses, so concurrent writers never share a file;
-     * rename() then replaces the entry atomically. */
-    snprintf(tmp, sizeof tmp, "%s.%ld.%u.tmp", path, (long)getpid(), atomic_fetch_add(&counter, 1));
-    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        status = cls_error(CLS_ERR_IO, "cannot write kernel cache %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    uint8_t header[HEADER_SIZE];
-    memcpy(header, magic, sizeof magic);
-    memcpy(header + 8, key->bytes, 16);
-    put_u64(header + 24, size);
-    put_u64(header + 32, XXH3_64bits(data, size));
-    if (!write_all(fd, header, sizeof header) || !write_all(fd, data, size)) {
-        status = cls_error(CLS_ERR_IO, "writing kernel cache %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    if (close(fd) != 0) {
-        fd = -1;
-        status = cls_error(CLS_ERR_IO, "writing kernel cache %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path) != 0) {
-        status = cls_error(CLS_ERR_IO, "renaming kernel cache %s: %s", tmp, strerror(errno));
-        goto fail;
-    }
-    return CLS_OK;
+    file = malloc(HEADER_SIZE + size);
+    CLS_CHECK_ALLOC(file, "a kernel cache entry");
+    memcpy(file, magic, sizeof magic);
+    memcpy(file + 8, key->bytes, 16);
+    put_u64(file + 24, size);
+    put_u64(file + 32, XXH3_64bits(data, size));
+    memcpy(file + HEADER_SIZE, data, size);
+    /* A unique temporary renamed into place: concurrent writers never share a file and a
+     * reader sees either a whole entry or none. */
+    status = cls_write_file_atomic(path, file, HEADER_SIZE + size);
 fail:
-    if (fd >= 0)
-        close(fd);
-    if (tmp[0])
-        unlink(tmp);
+    free(file);
     return status;
 }

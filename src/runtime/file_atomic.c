@@ -1,6 +1,6 @@
 /* Replacing a file atomically: a uniquely named temporary in the target's directory
  * (".<name>.XXXXXX.tmp"), written, fsync'd and closed, then renamed over the target. */
-#include "io/io_internal.h"
+#include "runtime/file_atomic.h"
 
 #include <errno.h>
 #include <fcntl.h>
