@@ -3,22 +3,36 @@
  *
  * Usage:
  *
- *     cls_ctx_params params = cls_ctx_params_default();
- *     params.device_spec = "gpu";               // or NULL: $CLSTYLE_DEVICE, else first GPU
+ *     cls_ctx_params cp = cls_ctx_params_default();
+ *     cp.device_spec = "gpu";               // or NULL: $CLSTYLE_DEVICE, else first GPU
  *     cls_ctx *ctx = NULL;
- *     cls_status st = cls_ctx_create(&params, &ctx);
- *     if (st != CLS_OK) {
+ *     cls_model *model = NULL;
+ *     char weights[4096];
+ *     cls_status st = cls_ctx_create(&cp, &ctx);
+ *     if (st == CLS_OK)
+ *         st = cls_model_find(weights, sizeof weights);     // or name a .pth yourself
+ *     if (st == CLS_OK)
+ *         st = cls_model_load(ctx, weights, &model);
+ *
+ *     cls_image content = ..., style = ...;  // RGB floats 0..255, row by row
+ *     cls_transfer_params tp = cls_transfer_params_default();
+ *     tp.iterations = 500;
+ *     cls_image out;
+ *     cls_transfer_result result;
+ *     if (st == CLS_OK)
+ *         st = cls_transfer_run(ctx, model, &content, &style, 1, NULL, &tp, &out, &result);
+ *     if (st != CLS_OK)
  *         fprintf(stderr, "%s: %s\n", cls_status_str(st), cls_last_error());
- *         return 1;
- *     }
- *     const cls_device_info *dev = cls_ctx_device(ctx);
- *     printf("running on %s (%s)\n", dev->name, dev->platform);
+ *     ...use out.pixels...
+ *     cls_image_free(&out);
+ *     cls_model_destroy(model);
  *     cls_ctx_destroy(ctx);
  *
  * Every function that can fail returns a cls_status: CLS_OK (0) or a negative code.
  * OpenCL's own error codes are passed through unchanged; clstyle's start at -1024.
  * cls_last_error() then says what failed, in words, for the calling thread.
  * The library never prints, exits or aborts; diagnostics go to the log callback.
+ * A context and everything made with it are used from one thread at a time.
  */
 #ifndef CLSTYLE_H
 #define CLSTYLE_H
