@@ -95,17 +95,20 @@ static void log_line(cls_feedback *f, const cls_progress *p)
     fflush(f->log);
 }
 
-/* After three iterations the speed is known: say how long the whole run will take. */
+/* After three iterations the speed is known: say how long the whole run will take. The
+ * first iteration is left out, as it includes compiling CLBlast's kernels. */
 static void estimate(cls_feedback *f, const cls_progress *p)
 {
+    if (p->iteration == 1)
+        f->first_iteration_s = p->elapsed_s;
     if (f->estimate_shown || p->iteration < 3 || f->o->common.verbosity < 0)
         return;
     f->estimate_shown = true;
     char total[32];
-    const double per = p->elapsed_s / p->iteration;
-    duration(per * p->iterations, total, sizeof total);
+    const double per = (p->elapsed_s - f->first_iteration_s) / (p->iteration - 1);
+    duration(per * (p->iterations - p->iteration), total, sizeof total);
     cls_feedback_end_line(f);
-    fprintf(stderr, "clstyle: %.2f s per iteration, about %s for %d iterations\n", per, total,
+    fprintf(stderr, "clstyle: %.2f s per iteration, about %s to go for %d iterations\n", per, total,
             p->iterations);
 }
 

@@ -11,8 +11,9 @@ typedef struct cls_feedback {
     bool tty;  /* stderr is a terminal: redraw one line */
     double last_draw;
     bool estimate_shown;
-    bool line_open;   /* the bar is on screen without a newline */
-    cls_status error; /* a failure inside the callback (writing an image), stops the run */
+    double first_iteration_s; /* elapsed time at the end of iteration 1 */
+    bool line_open;           /* the bar is on screen without a newline */
+    cls_status error;         /* a failure inside the callback (writing an image), stops the run */
     char error_detail[1024];
 } cls_feedback;
 

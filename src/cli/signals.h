@@ -1,6 +1,6 @@
 /* Ctrl-C and SIGTERM: the first asks the run to stop after the current iteration and
- * write its image; a second ends the process at once. Writing blocks both signals, so a
- * file is never left half-written. */
+ * write its image; a second ends the process at once, but never while a file is being
+ * written. Install before any other thread starts (before the OpenCL context). */
 #ifndef CLS_CLI_SIGNALS_H
 #define CLS_CLI_SIGNALS_H
 
@@ -9,7 +9,7 @@
 void cls_signals_install(void);
 bool cls_signals_interrupted(void);
 
-/* Hold signals across a file write; a second interrupt during it takes effect after. */
+/* Around a file write: a second interrupt during it takes effect after it. */
 void cls_signals_block(void);
 void cls_signals_unblock(void);
 

@@ -193,8 +193,11 @@ def interrupts(tmp):
     proc.stderr.read()
     code = proc.wait(timeout=120)
     whole = not os.path.exists(twice) or png_info(twice) is not None
+    leftovers = [n for n in os.listdir(tmp) if n.endswith(".tmp")]
     check("a second Ctrl-C quits at once: exit 130, no partial file",
-          code == 130 and whole and not [n for n in os.listdir(tmp) if n.endswith(".tmp")])
+          code == 130 and whole and not leftovers)
+    if code != 130 or not whole or leftovers:
+        print("  exit %s, whole %s, temporary files %s" % (code, whole, leftovers))
 
     old = os.path.join(tmp, "old.png")
     with open(old, "wb") as f:
