@@ -1,5 +1,4 @@
-/* clstyle-bench: per-op timings on an OpenCL device. Each case runs once to warm up (kernel
- * compile, first-touch allocation), then `repeats` times; the median is reported. */
+/* clstyle-bench: per-op and per-evaluation timings on an OpenCL device; medians after warm-up. */
 #include "ops/conv.h"
 #include "runtime/launch.h"
 
@@ -14,7 +13,8 @@ typedef struct conv_case {
 
 typedef struct bench_options {
     const char *device;
-    int repeats;
+    const char *model;
+    int repeats, warmup;
     bool json;
 } bench_options;
 
@@ -120,44 +120,180 @@ fail:
     return status;
 }
 
+/* Seconds since the optimisation started, after each iteration (one evaluation each). */
+typedef struct eval_times {
+    double *elapsed;
+    int count;
+} eval_times;
+
+static int record_progress(void *user, const cls_progress *p)
+{
+    eval_times *t = user;
+    if (p->iteration >= 1 && p->iteration <= t->count)
+        t->elapsed[p->iteration - 1] = p->elapsed_s;
+    return 0;
+}
+
+static cls_status random_image(int size, unsigned seed, cls_image *image)
+{
+    cls_status status = cls_image_alloc(image, size, size);
+    if (status != CLS_OK)
+        return status;
+    for (size_t i = 0; i < (size_t)size * (size_t)size * 3; i++) {
+        seed = seed * 1664525u + 1013904223u;
+        image->pixels[i] = (float)(seed >> 8) / (float)(1 << 24) * 255.0f;
+    }
+    return CLS_OK;
+}
+
+/* Median seconds per evaluation after the warm-up: differences of consecutive iterations. */
+static double eval_median(const eval_times *t, int warmup)
+{
+    const int n = t->count - 1 - warmup;
+    for (int i = 0; i < n; i++)
+        t->elapsed[i] = t->elapsed[1 + warmup + i] - t->elapsed[warmup + i];
+    return median(t->elapsed, n);
+}
+
+/* One Adam run of 1 + warmup + repeats iterations: Adam evaluates exactly once per step. */
+static cls_status time_eval(cls_ctx *ctx, cls_model *model, int size, const bench_options *o,
+                            double *seconds)
+{
+    cls_image content = {0}, style = {0}, out = {0};
+    eval_times t = {.count = 1 + o->warmup + o->repeats};
+    t.elapsed = calloc((size_t)t.count, sizeof *t.elapsed);
+    cls_status status = t.elapsed ? CLS_OK : cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "timings");
+    if (status == CLS_OK)
+        status = random_image(size, 11, &content);
+    if (status == CLS_OK)
+        status = random_image(size, 12, &style);
+    cls_transfer_params tp = cls_transfer_params_default();
+    tp.optimizer = CLS_OPTIMIZER_ADAM;
+    tp.iterations = t.count;
+    tp.progress = record_progress;
+    tp.progress_user = &t;
+    cls_transfer_result result;
+    if (status == CLS_OK)
+        status = cls_transfer_run(ctx, model, &content, &style, 1, NULL, &tp, &out, &result);
+    if (status == CLS_OK && result.iterations != t.count)
+        status = cls_error(CLS_ERR_UNSUPPORTED, "the run stopped after %d of %d iterations: %s",
+                           result.iterations, t.count, result.stop_reason);
+    if (status == CLS_OK)
+        *seconds = eval_median(&t, o->warmup);
+    cls_image_free(&out);
+    cls_image_free(&style);
+    cls_image_free(&content);
+    free(t.elapsed);
+    return status;
+}
+
+static cls_status bench_eval(cls_ctx *ctx, cls_model *model, int size, const bench_options *o,
+                             bool first)
+{
+    cls_status status = CLS_OK;
+    size_t bytes = 0;
+    double seconds = 0;
+    cls_transfer_params defaults = cls_transfer_params_default();
+    CLS_TRY(cls_transfer_plan_bytes(model, size, size, &defaults, &bytes));
+    CLS_TRY(time_eval(ctx, model, size, o, &seconds));
+    if (o->json)
+        printf("%s{\"op\": \"eval\", \"size\": %d, \"eval_s\": %.6f, \"device_bytes\": %zu, "
+               "\"warmup\": %d, \"repeats\": %d}",
+               first ? "" : ",\n", size, seconds, bytes, o->warmup, o->repeats);
+    else
+        printf("eval %4dx%-4d  %9.2f ms per evaluation   device memory %8.1f MiB\n", size, size,
+               seconds * 1e3, (double)bytes / (1024.0 * 1024.0));
+    fflush(stdout);
+fail:
+    return status;
+}
+
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "Usage: clstyle-bench [-d DEVICE] [--repeats N] [--json] [--conv CIN,COUT,H,W]...\n"
-            "Times 3x3 convolution forward and backward-data on the device (median of N\n"
-            "runs after one warm-up; default N = 5). Without --conv: 64->64 at 128x128 and\n"
-            "256->256 at 64x64.\n");
+    fprintf(out, "Usage: clstyle-bench [-d DEVICE] [--repeats N] [--warmup W] [--json]\n"
+                 "                     [--conv CIN,COUT,H,W]... [--model PATH --eval SIZE]...\n"
+                 "Times 3x3 convolution forward and backward-data on the device (median of N\n"
+                 "runs after one warm-up; default N = 5). Without --conv or --eval: 64->64 at\n"
+                 "128x128 and 256->256 at 64x64.\n"
+                 "--eval SIZE: one style transfer evaluation (VGG-19 forward, content, style and\n"
+                 "TV losses, backward to the image) on random SIZE x SIZE images with the model\n"
+                 "at PATH: median of N evaluations after W warm-up ones (default 1), and the\n"
+                 "device memory of a default (L-BFGS) run.\n");
+}
+
+typedef struct bench_cases {
+    conv_case conv[64];
+    int nconv, given;
+    int eval[64];
+    int neval;
+} bench_cases;
+
+/* Reads the command line into o and c: 0 to go on, else the exit code plus one. */
+static int parse_args(int argc, char **argv, bench_options *o, bench_cases *c)
+{
+    static const struct option options[] = {{"device", required_argument, NULL, 'd'},
+                                            {"repeats", required_argument, NULL, 'r'},
+                                            {"json", no_argument, NULL, 'j'},
+                                            {"conv", required_argument, NULL, 'c'},
+                                            {"model", required_argument, NULL, 'm'},
+                                            {"eval", required_argument, NULL, 'e'},
+                                            {"warmup", required_argument, NULL, 'w'},
+                                            {"help", no_argument, NULL, 'h'},
+                                            {NULL, 0, NULL, 0}};
+    int opt;
+    while ((opt = getopt_long(argc, argv, "d:h", options, NULL)) != -1) {
+        conv_case *cc = &c->conv[c->given];
+        switch (opt) {
+        case 'd': o->device = optarg; break;
+        case 'r': o->repeats = atoi(optarg); break;
+        case 'w': o->warmup = atoi(optarg); break;
+        case 'j': o->json = true; break;
+        case 'm': o->model = optarg; break;
+        case 'c':
+            if (c->given >= 64 ||
+                sscanf(optarg, "%d,%d,%d,%d", &cc->cin, &cc->cout, &cc->h, &cc->w) != 4)
+                return 3;
+            c->nconv = ++c->given;
+            break;
+        case 'e':
+            if (c->neval >= 64 || (c->eval[c->neval++] = atoi(optarg)) < 1)
+                return 3;
+            break;
+        case 'h': usage(stdout); return 1;
+        default: return 3;
+        }
+    }
+    if (c->neval > 0 && c->given == 0)
+        c->nconv = 0;
+    if (o->repeats < 1 || o->warmup < 0 || (c->neval > 0 && !o->model) || optind < argc)
+        return 3;
+    return 0;
+}
+
+static cls_status run_benchmarks(cls_ctx *ctx, const bench_cases *c, const bench_options *o)
+{
+    cls_status status = CLS_OK;
+    cls_model *model = NULL;
+    if (c->neval > 0)
+        CLS_TRY(cls_model_load(ctx, o->model, &model));
+    for (int i = 0; i < c->nconv; i++)
+        CLS_TRY(bench_conv(ctx, &c->conv[i], o, i == 0));
+    for (int i = 0; i < c->neval; i++)
+        CLS_TRY(bench_eval(ctx, model, c->eval[i], o, i == 0 && c->nconv == 0));
+fail:
+    cls_model_destroy(model);
+    return status;
 }
 
 int main(int argc, char **argv)
 {
-    static const struct option options[] = {
-        {"device", required_argument, NULL, 'd'}, {"repeats", required_argument, NULL, 'r'},
-        {"json", no_argument, NULL, 'j'},         {"conv", required_argument, NULL, 'c'},
-        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-    bench_options o = {.repeats = 5};
-    conv_case cases[64] = {{64, 64, 128, 128}, {256, 256, 64, 64}};
-    int ncases = 2, given = 0, opt;
-    while ((opt = getopt_long(argc, argv, "d:h", options, NULL)) != -1) {
-        switch (opt) {
-        case 'd': o.device = optarg; break;
-        case 'r': o.repeats = atoi(optarg); break;
-        case 'j': o.json = true; break;
-        case 'c':
-            if (given >= 64 || sscanf(optarg, "%d,%d,%d,%d", &cases[given].cin, &cases[given].cout,
-                                      &cases[given].h, &cases[given].w) != 4) {
-                usage(stderr);
-                return 2;
-            }
-            ncases = ++given;
-            break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
-        }
-    }
-    if (o.repeats < 1) {
-        usage(stderr);
-        return 2;
+    bench_options o = {.repeats = 5, .warmup = 1};
+    bench_cases c = {.conv = {{64, 64, 128, 128}, {256, 256, 64, 64}}, .nconv = 2};
+    int parsed = parse_args(argc, argv, &o, &c);
+    if (parsed) {
+        if (parsed > 1)
+            usage(stderr);
+        return parsed - 1;
     }
     cls_ctx_params params = cls_ctx_params_default();
     params.device_spec = o.device;
@@ -171,8 +307,7 @@ int main(int argc, char **argv)
         printf("device: %s (%s)\n", ctx->info.name, ctx->info.platform);
     else
         printf("{\"device\": \"%s\", \"results\": [\n", ctx->info.name);
-    for (int i = 0; i < ncases && status == CLS_OK; i++)
-        status = bench_conv(ctx, &cases[i], &o, i == 0);
+    status = run_benchmarks(ctx, &c, &o);
     if (o.json)
         printf("\n]}\n");
     if (status != CLS_OK)
