@@ -52,6 +52,28 @@ static int check_count;
         printf("%s %s\n", check_failures == before_ ? "ok  " : "FAIL", #test);             \
     } while (0)
 
+/* Calls check_line on every line of dir/MANIFEST that is not blank or a comment (the
+ * corpora of bad files); returns how many, or -1 when the manifest cannot be read. */
+static inline int check_manifest(const char *dir, void (*check_line)(char *line))
+{
+    char path[4200], line[1024];
+    snprintf(path, sizeof path, "%s/MANIFEST", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return -1;
+    }
+    int cases = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || line[0] == '\n')
+            continue;
+        check_line(line);
+        cases++;
+    }
+    fclose(f);
+    return cases;
+}
+
 static inline int check_report(void)
 {
     printf("%d checks, %d failed\n", check_count, check_failures);

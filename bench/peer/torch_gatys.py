@@ -15,72 +15,35 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-# VGG configuration E (VGG-19): channel counts, "M" for max pooling.
-CFG_E = [64, 64, "M", 128, 128, "M", 256, 256, 256, 256, "M",
-         512, 512, 512, 512, "M", 512, 512, 512, 512, "M"]
-MEAN = (123.675, 116.28, 103.53)
-CONTENT_LAYER = 21  # conv4_2 in torchvision's numbering
-STYLE_LAYERS = [1, 6, 11, 20, 29]  # relu1_1, relu2_1, relu3_1, relu4_1, relu5_1
-WEIGHTS = (1e5, 3e4, 1.0)
-
-
-def vgg19_features():
-    layers, cin = [], 3
-    for v in CFG_E:
-        if v == "M":
-            layers.append(nn.MaxPool2d(2, 2))
-        else:
-            conv = nn.Conv2d(cin, v, 3, padding=1)
-            nn.init.kaiming_normal_(conv.weight, mode="fan_out", nonlinearity="relu")
-            nn.init.zeros_(conv.bias)
-            layers += [conv, nn.ReLU(inplace=False)]
-            cin = v
-    return nn.Sequential(*layers)
+# The algorithm itself lives in the reference implementation the goldens come from.
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "..", "tests", "reference"))
+from gatys import CONTENT_LAYER, STYLE_LAYERS, features_at, gram, losses  # noqa: E402
+from make_vgg_golden import MEAN, vgg19_features  # noqa: E402
 
 
 def load_features(path):
-    features = vgg19_features()
+    """VGG-19 up to relu5_1: the weights of path, else He-initialised random ones."""
+    features = vgg19_features("max")
     if path:
         state = torch.load(path, map_location="cpu", weights_only=True)
         own = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
         features.load_state_dict(own)
+    else:
+        for layer in features:
+            if isinstance(layer, nn.Conv2d):
+                nn.init.kaiming_normal_(layer.weight, mode="fan_out", nonlinearity="relu")
+                nn.init.zeros_(layer.bias)
     last = max([CONTENT_LAYER] + STYLE_LAYERS)
     features = nn.Sequential(*list(features)[: last + 1]).float()
     for p in features.parameters():
         p.requires_grad_(False)
     return features.eval()
-
-
-def features_at(features, x, layers):
-    out, h = {}, x
-    for i, layer in enumerate(features):
-        h = layer(h)
-        if i in layers:
-            out[i] = h
-    return out
-
-
-def gram(f):
-    _, c, h, w = f.shape
-    v = f.view(c, h * w)
-    return v @ v.t() / (c * h * w)
-
-
-def losses(features, x, content_target, style_targets):
-    feats = features_at(features, x, [CONTENT_LAYER] + STYLE_LAYERS)
-    content = F.mse_loss(feats[CONTENT_LAYER], content_target, reduction="mean")
-    style = sum(F.mse_loss(gram(feats[i]), style_targets[i], reduction="sum")
-                for i in STYLE_LAYERS) / len(STYLE_LAYERS)
-    tv = (x[:, :, :, 1:] - x[:, :, :, :-1]).abs().sum() + \
-        (x[:, :, 1:, :] - x[:, :, :-1, :]).abs().sum()
-    cw, sw, tw = WEIGHTS
-    return cw * content + sw * style + tw * tv
 
 
 def random_image(size, generator, device):
@@ -109,7 +72,7 @@ def time_eval(features, size, warmup, repeats, device):
         sync(device)
         start = time.perf_counter()
         x.grad = None
-        total = losses(features, x, content_target, style_targets)
+        total = losses(features, x, content_target, style_targets)[0]
         total.backward()
         total.item()  # the loss on the host, as clstyle's optimiser reads it
         sync(device)

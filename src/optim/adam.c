@@ -81,6 +81,7 @@ cls_status cls_adam_run(cls_adam *o, cl_mem x, const cls_objective *objective,
         CLS_TRY(objective->eval(objective->user, x, o->g, k, &loss));
         result->evals = k;
         result->loss = loss;
+        result->loss_eval = k;
         if (!isfinite(loss)) {
             status = cls_error(CLS_ERR_NOT_FINITE, "the loss became %g at iteration %d", loss, k);
             goto fail;

@@ -467,6 +467,7 @@ cls_status cls_lbfgs_run(cls_lbfgs *o, cl_mem x, const cls_objective *objective,
 fail:
     result->evals = o->evals;
     result->loss = r.loss;
+    result->loss_eval = r.loss_eval;
     return status;
 }
 

@@ -36,6 +36,7 @@ typedef struct cls_optim_result {
     int iterations;
     int evals;
     double loss;
+    int loss_eval; /* which evaluation computed loss */
     cls_stop_reason reason;
 } cls_optim_result;
 

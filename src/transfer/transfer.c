@@ -358,10 +358,7 @@ fail:
 static void fill_result(const cls_transfer *run, const cls_optim_result *r,
                         cls_transfer_result *result)
 {
-    cls_loss_terms t = {0};
-    for (int k = 0; k < CLS_TERMS_RING; k++) /* the terms of the reported loss */
-        if (run->terms[k].eval > t.eval && run->terms[k].total == r->loss)
-            t = run->terms[k];
+    const cls_loss_terms t = cls_transfer_terms(run, r->loss_eval);
     *result = (cls_transfer_result){.iterations = r->iterations,
                                     .evals = r->evals,
                                     .loss = r->loss,
