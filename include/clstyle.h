@@ -232,6 +232,9 @@ void cls_model_destroy(cls_model *model); /* NULL is a no-op */
 /* "vgg19" or "vgg16". */
 const char *cls_model_arch(const cls_model *model);
 
+/* Device memory the loaded weights take, in bytes (add it to cls_transfer_plan_bytes). */
+size_t cls_model_device_bytes(const cls_model *model);
+
 /* Where clstyle looks for weights when none are named: $CLSTYLE_MODEL, else
  * $XDG_DATA_HOME/clstyle/vgg19.pth or .safetensors (default ~/.local/share), else
  * torchvision's download cache ($TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth, default
@@ -300,6 +303,13 @@ typedef struct cls_progress {
  * image as its output and result.cancelled set. */
 typedef int (*cls_progress_fn)(void *user, const cls_progress *progress);
 
+/* Polled on the calling thread while the run prepares (before and after each style image's
+ * and the content's features are computed) and after every iteration; return nonzero to
+ * stop. Before the first iteration cls_transfer_run then returns CLS_ERR_CANCELLED and no
+ * image; afterwards the run ends as when the progress callback returns nonzero. A signal
+ * handler or another thread sets what it reads (e.g. an atomic flag). */
+typedef int (*cls_cancel_fn)(void *user);
+
 typedef struct cls_transfer_params {
     int iterations;           /* 1000 */
     cls_optimizer optimizer;  /* L-BFGS */
@@ -322,6 +332,8 @@ typedef struct cls_transfer_params {
     uint64_t seed;                   /* for CLS_INIT_RANDOM (0) */
     cls_progress_fn progress;        /* NULL: no callback */
     void *progress_user;
+    cls_cancel_fn cancel;            /* NULL: only the progress callback can stop a run */
+    void *cancel_user;
 } cls_transfer_params;
 
 /* The defaults above: the settings of gordicaleksa/pytorch-neural-style-transfer. */

@@ -111,17 +111,18 @@ static cls_status announce(job *j)
         return status;
     const cls_device_info *d = cls_ctx_device(j->ctx);
     const double mib = 1048576.0;
+    const size_t weights = cls_model_device_bytes(j->model);
     if (j->o->common.verbosity >= 0)
         fprintf(stderr,
                 "clstyle: %s on %s: %dx%d, %d iterations, %.0f MiB of device memory "
-                "(+ weights), model %s\n",
+                "(%.0f MiB of it weights), model %s\n",
                 j->o->params.optimizer == CLS_OPTIMIZER_ADAM ? "Adam" : "L-BFGS", d->name,
-                j->content.width, j->content.height, j->o->params.iterations, bytes / mib,
-                j->model_path);
-    if (bytes > d->global_mem_bytes)
+                j->content.width, j->content.height, j->o->params.iterations,
+                (bytes + weights) / mib, weights / mib, j->model_path);
+    if (bytes + weights > d->global_mem_bytes)
         return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
                          "this run needs %.0f MiB of device memory but %s has %.0f MiB",
-                         bytes / mib, d->name, d->global_mem_bytes / mib);
+                         (bytes + weights) / mib, d->name, d->global_mem_bytes / mib);
     return CLS_OK;
 }
 
@@ -156,6 +157,18 @@ static cls_status write_output(job *j)
     return status;
 }
 
+static int interrupted(void *unused)
+{
+    (void)unused;
+    return cls_signals_interrupted();
+}
+
+static int report_interrupted_early(void)
+{
+    fprintf(stderr, "clstyle: interrupted before the first iteration; nothing written\n");
+    return CLS_EXIT_INTERRUPTED;
+}
+
 static int stylise(job *j)
 {
     cls_transfer_result r;
@@ -165,6 +178,7 @@ static int stylise(job *j)
         params.init = CLS_INIT_IMAGE; /* the style image resized to the content's size */
     params.progress = cls_feedback_progress;
     params.progress_user = &j->feedback;
+    params.cancel = interrupted;
     cls_status status =
         cls_transfer_run(j->ctx, j->model, &j->content, j->styles, j->o->style_count,
                          j->o->blend_count ? j->o->blend : NULL, &params, &j->output, &r);
@@ -173,6 +187,8 @@ static int stylise(job *j)
         fprintf(stderr, "clstyle: error: %s\n", j->feedback.error_detail);
         return CLS_EXIT_RUNTIME;
     }
+    if (status == CLS_ERR_CANCELLED)
+        return report_interrupted_early();
     if (status != CLS_OK && status != CLS_ERR_NOT_FINITE)
         return fail(j, status, hint_for(status));
     cls_status written = write_output(j);
@@ -211,8 +227,7 @@ int cls_cmd_transfer(cls_cli_options *o)
         goto done;
     }
     if (cls_signals_interrupted()) {
-        fprintf(stderr, "clstyle: interrupted before the first iteration; nothing written\n");
-        code = CLS_EXIT_INTERRUPTED;
+        code = report_interrupted_early();
         goto done;
     }
     code = stylise(&j);

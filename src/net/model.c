@@ -132,6 +132,11 @@ const char *cls_model_arch(const cls_model *m)
     return cls_vgg_arch_name(m->arch);
 }
 
+size_t cls_model_device_bytes(const cls_model *m)
+{
+    return m->device_bytes;
+}
+
 void cls_model_destroy(cls_model *m)
 {
     if (!m)

@@ -1,7 +1,9 @@
 /* Kernel launches by name and the context's scratch buffers. */
 #include "runtime/launch.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 cls_status cls_launch(cls_ctx *ctx, const char *kernel, const cls_arg *args, int nargs, int dims,
                       const size_t *global, const size_t *local)
@@ -33,10 +35,33 @@ fail:
     return status;
 }
 
+/* Fault injection for tests: CLSTYLE_FAIL_ALLOCATION=N makes the N-th device allocation of
+ * the process fail as a driver out of memory does. CPU drivers cannot be made to fail an
+ * allocation otherwise (PoCL ignores POCL_MEMORY_LIMIT when allocating, and crashes when the
+ * host runs out), yet every allocation site must fail cleanly on a real GPU. */
+static bool injected_failure(void)
+{
+    static atomic_long countdown = -1; /* -1: not read yet, 0: no injection */
+    long left = atomic_load(&countdown);
+    if (left == -1) {
+        const char *text = getenv("CLSTYLE_FAIL_ALLOCATION");
+        long n = text ? strtol(text, NULL, 10) : 0;
+        long expected = -1;
+        atomic_compare_exchange_strong(&countdown, &expected, n > 0 ? n : 0);
+    }
+    for (left = atomic_load(&countdown); left > 0;)
+        if (atomic_compare_exchange_weak(&countdown, &left, left == 1 ? -2 : left - 1))
+            return left == 1;
+    return false;
+}
+
 cls_status cls_buffer_create(cls_ctx *ctx, size_t bytes, const char *what, cl_mem *out)
 {
     cl_int err = CL_SUCCESS;
-    *out = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
+    if (injected_failure())
+        err = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+    else
+        *out = clCreateBuffer(ctx->context, CL_MEM_READ_WRITE, bytes ? bytes : 4, NULL, &err);
     if (err != CL_SUCCESS) {
         char text[160];
         snprintf(text, sizeof text, "allocating %zu bytes of device memory for %s", bytes, what);

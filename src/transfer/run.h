@@ -57,6 +57,9 @@ cls_status cls_style_targets(cls_transfer *run, const cls_image *styles, int cou
 /* The content targets: the content image's features at the content layers (run->net). */
 cls_status cls_content_targets(cls_transfer *run, cl_mem content);
 
+/* CLS_ERR_CANCELLED when the caller's cancel callback asks to stop, else CLS_OK. */
+cls_status cls_transfer_poll_cancel(const cls_transfer *run);
+
 /* The Gram normaliser of a layer: 1 / (C H W) by default, 1 for the paper's. */
 float cls_gram_scale(const cls_transfer *run, cls_shape s);
 

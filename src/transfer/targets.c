@@ -55,8 +55,10 @@ cls_status cls_style_targets(cls_transfer *run, const cls_image *styles, int cou
         cls_style_slot *slot = &run->style[i];
         CLS_TRY(cls_fill(run->ctx, (size_t)slot->channels * slot->channels, 0.0f, slot->target));
     }
-    for (int s = 0; s < count; s++)
+    for (int s = 0; s < count; s++) {
+        CLS_TRY(cls_transfer_poll_cancel(run));
         CLS_TRY(add_style_image(run, &styles[s], (blend ? blend[s] : 1.0) / sum));
+    }
 fail:
     return status;
 }

@@ -261,6 +261,8 @@ static cls_status on_iteration(void *user, const cls_optim_progress *p)
     CLS_CHECK_CL(clEnqueueCopyBuffer(run->ctx->queue, run->x, run->x_good, 0, 0,
                                      run->n * sizeof(float), 0, NULL, NULL),
                  "keeping the current image");
+    if (run->params.cancel && run->params.cancel(run->params.cancel_user))
+        return CLS_ERR_CANCELLED;
     if (!run->params.progress)
         goto fail;
     cls_loss_terms t = cls_transfer_terms(run, p->loss_eval);
@@ -333,6 +335,13 @@ fail:
     return status;
 }
 
+cls_status cls_transfer_poll_cancel(const cls_transfer *run)
+{
+    if (run->params.cancel && run->params.cancel(run->params.cancel_user))
+        return cls_error(CLS_ERR_CANCELLED, "cancelled before the first iteration");
+    return CLS_OK;
+}
+
 /* Everything before the optimiser: layers, buffers, targets, the start image. */
 static cls_status prepare(cls_transfer *run, const cls_image *content, const cls_image *styles,
                           int style_count, const double *blend)
@@ -341,12 +350,14 @@ static cls_status prepare(cls_transfer *run, const cls_image *content, const cls
     CLS_TRY(resolve_layers(run));
     CLS_TRY(allocate_slots(run));
     CLS_TRY(cls_style_targets(run, styles, style_count, blend));
+    CLS_TRY(cls_transfer_poll_cancel(run));
     const cls_net_config config = net_config(run);
     CLS_TRY(cls_net_create(run->model, &config, &run->net));
     run->device_bytes += cls_net_device_bytes(run->net);
     CLS_TRY(allocate_content_targets(run));
     CLS_TRY(cls_image_to_tensor(run->ctx, content, run->x));
     CLS_TRY(cls_content_targets(run, run->x));
+    CLS_TRY(cls_transfer_poll_cancel(run));
     CLS_TRY(initialise(run, content, styles));
     CLS_CHECK_CL(clEnqueueCopyBuffer(run->ctx->queue, run->x, run->x_good, 0, 0,
                                      run->n * sizeof(float), 0, NULL, NULL),

@@ -2,29 +2,17 @@
 """The clstyle command's device handling: listing, selection errors, exit codes, and the
 kernel cache as seen in --verbose output."""
 import os
-import subprocess
 import sys
 import tempfile
 
+import harness
+from harness import check
+
 CLSTYLE = sys.argv[1]
-failures = 0
 
 
 def run(*args, env=None):
-    return subprocess.run([CLSTYLE, *args], capture_output=True, text=True, timeout=300,
-                          env=env)
-
-
-def check(name, cond, result=None):
-    global failures
-    if cond:
-        print("ok   " + name)
-        return
-    failures += 1
-    print("FAIL " + name)
-    if result is not None:
-        print("  exit %d\n  stdout: %s\n  stderr: %s" % (result.returncode, result.stdout,
-                                                       result.stderr))
+    return harness.run(CLSTYLE, *args, env=env)
 
 
 r = run("devices")
@@ -70,4 +58,4 @@ with tempfile.TemporaryDirectory() as cache:
     r = run("check", "--device", "0", env=env)
     check("--device wins over CLSTYLE_DEVICE", r.returncode == 0, r)
 
-sys.exit(1 if failures else 0)
+harness.finish()

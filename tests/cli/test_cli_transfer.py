@@ -13,25 +13,16 @@ import sys
 import tempfile
 import time
 
+import harness
+from harness import check
+
 CLSTYLE, WEIGHTS, EXAMPLES = sys.argv[1:4]
 CONTENT = os.path.join(EXAMPLES, "content.png")
 STYLE = os.path.join(EXAMPLES, "style.png")
-failures = 0
 
 
 def run(*args, env=None, timeout=300):
-    return subprocess.run([CLSTYLE, *args], capture_output=True, text=True, timeout=timeout,
-                          env=env)
-
-
-def check(name, cond, result=None):
-    global failures
-    print(("ok   " if cond else "FAIL ") + name)
-    if not cond:
-        failures += 1
-        if result is not None:
-            print("  exit %s\n  stdout: %s\n  stderr: %s" % (result.returncode, result.stdout[-2000:],
-                                                           result.stderr[-2000:]))
+    return harness.run(CLSTYLE, *args, env=env, timeout=timeout)
 
 
 def base(out, *extra):
@@ -159,8 +150,8 @@ def errors_leave_no_output(tmp):
 def start(out, iterations):
     args = base(out)
     args[args.index("--iterations") + 1] = str(iterations)
-    return subprocess.Popen([CLSTYLE, *args, "--print-every", "1"], stderr=subprocess.PIPE,
-                            stdout=subprocess.DEVNULL, text=True)
+    return subprocess.Popen(harness.command(CLSTYLE, *args, "--print-every", "1"),
+                            stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
 
 
 def wait_for_iteration(proc):
@@ -178,24 +169,26 @@ def interrupts(tmp):
     rest = proc.stderr.read()
     code = proc.wait(timeout=120)
     check("Ctrl-C finishes the iteration, writes the image and exits 130",
-          started and code == 130 and png_info(out) is not None and "interrupted" in rest)
+          started and code == 130 and png_info(out) is not None and "interrupted" in rest,
+          stderr=rest)
     proc = start(out + "2.png", 500)
     wait_for_iteration(proc)
     proc.send_signal(signal.SIGTERM)
-    proc.stderr.read()
-    check("SIGTERM does the same", proc.wait(timeout=120) == 130 and png_info(out + "2.png"))
+    rest = proc.stderr.read()
+    check("SIGTERM does the same", proc.wait(timeout=120) == 130 and png_info(out + "2.png"),
+          stderr=rest)
 
     twice = os.path.join(tmp, "twice.png")
     proc = start(twice, 500)
     wait_for_iteration(proc)
     proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGINT)
-    proc.stderr.read()
+    rest = proc.stderr.read()
     code = proc.wait(timeout=120)
     whole = not os.path.exists(twice) or png_info(twice) is not None
     leftovers = [n for n in os.listdir(tmp) if n.endswith(".tmp")]
     check("a second Ctrl-C quits at once: exit 130, no partial file",
-          code == 130 and whole and not leftovers)
+          code == 130 and whole and not leftovers, stderr=rest)
     if code != 130 or not whole or leftovers:
         print("  exit %s, whole %s, temporary files %s" % (code, whole, leftovers))
 
@@ -218,4 +211,4 @@ with tempfile.TemporaryDirectory() as tmp:
     info_command(tmp)
     errors_leave_no_output(tmp)
     interrupts(tmp)
-sys.exit(1 if failures else 0)
+harness.finish()

@@ -1,0 +1,51 @@
+"""What the CLI tests share: running clstyle (behind $CLSTYLE_TEST_WRAPPER, e.g. valgrind,
+when it is set), counting checks, and failing any check whose stderr carries a sanitizer or
+valgrind report, whatever the exit code says."""
+import os
+import re
+import shlex
+import subprocess
+import sys
+
+WRAPPER = shlex.split(os.environ.get("CLSTYLE_TEST_WRAPPER", ""))
+# ASan and UBSan reports, and valgrind's error summary when it found something.
+REPORT = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error:|"
+                    r"==\d+== ERROR SUMMARY: [1-9]|==\d+== +definitely lost: [1-9]")
+failures = 0
+
+
+def command(clstyle, *args):
+    return [*WRAPPER, clstyle, *args]
+
+
+def run(clstyle, *args, env=None, timeout=300):
+    return subprocess.run(command(clstyle, *args), capture_output=True, text=True,
+                          timeout=timeout * (20 if WRAPPER else 1), env=env)
+
+
+def memory_report(text):
+    """The first line of a sanitizer or valgrind report in text, or None."""
+    match = REPORT.search(text or "")
+    return text[match.start():].splitlines()[0] if match else None
+
+
+def check(name, cond, result=None, stderr=None):
+    """Counts one check; result (a CompletedProcess) or stderr is searched for reports."""
+    global failures
+    text = stderr if stderr is not None else (result.stderr if result is not None else "")
+    report = memory_report(text)
+    ok = cond and report is None
+    print(("ok   " if ok else "FAIL ") + name)
+    if ok:
+        return True
+    failures += 1
+    if report:
+        print("  memory error report: " + report)
+    if result is not None:
+        print("  exit %s\n  stdout: %s\n  stderr: %s" % (result.returncode, result.stdout[-2000:],
+                                                       result.stderr[-2000:]))
+    return False
+
+
+def finish():
+    sys.exit(1 if failures else 0)
