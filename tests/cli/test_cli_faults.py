@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Faults during a run of the main command: a plan that does not fit the device's memory
 (refused before any work), a device allocation failing at each place the run allocates
-(CLSTYLE_FAIL_ALLOCATION), a full disk (a tiny tmpfs) when writing, and SIGINT, SIGTERM and
+(CLSTYLE_FAIL_ALLOCATION), a diverging loss, a full disk (a tiny tmpfs) when writing, and SIGINT, SIGTERM and
 double signals arriving at every phase from start-up to the final write. Nothing may crash,
 hang, leave a temporary or partial file, or truncate an existing output.
 Usage: test_cli_faults.py CLSTYLE WEIGHTS EXAMPLES_DIR"""
@@ -127,6 +127,14 @@ def on_full_disk(folder, *clstyle_args):
                           text=True, errors="replace", capture_output=True, timeout=600)
 
 
+def divergence(tmp):
+    out = os.path.join(tmp, "diverged.png")
+    r = harness.run(CLSTYLE, *args(out, 32, 6, "--optimizer", "adam", "--learning-rate", "1e30"))
+    check("a diverging loss stops the run: exit 1, names the iteration and what to change, "
+          "writes the last finite image", r.returncode == 1 and "became inf at iteration 2"
+          in r.stderr and "lower --learning-rate" in r.stderr and png_whole(out), r)
+
+
 def full_disk(tmp):
     folder = os.path.join(tmp, "small-disk")
     os.mkdir(folder)
@@ -215,6 +223,7 @@ def signals_at_every_phase(tmp):
 with tempfile.TemporaryDirectory() as tmp:
     memory_plan(tmp)
     allocation_failures(tmp)
+    divergence(tmp)
     full_disk(tmp)
     signals_at_every_phase(tmp)
 harness.finish()
