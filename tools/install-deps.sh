@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything clstyle needs to build and run on Debian or Ubuntu, from the
 # distribution's packages. --ci adds what .ci/run needs on top (clang for the OpenCL C
-# syntax check). Uses sudo when not run as root.
+# syntax check and the fuzz targets, and clang's runtime libraries: libFuzzer and the
+# sanitizers, only recommended by clang's packages). Uses sudo when not run as root.
 set -euo pipefail
 
 packages=(
@@ -15,7 +16,7 @@ packages=(
   curl ca-certificates                          # tools/fetch-model.sh downloads the weights
 )
 if [ "${1:-}" = "--ci" ]; then
-  packages+=(clang)
+  packages+=(clang libclang-rt-dev)
 fi
 
 sudo=""
