@@ -42,12 +42,14 @@ for t in "${targets[@]}"; do
   done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   speed=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
+  rss=$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)
   cov=$(grep -oE 'cov: [0-9]+' <<<"$done_line" | cut -d' ' -f2)
   ft=$(grep -oE 'ft: [0-9]+' <<<"$done_line" | cut -d' ' -f2)
   corp=$(grep -oE 'corp: [0-9]+/[0-9]+[a-zA-Z]*' <<<"$done_line" | cut -d' ' -f2)
   if [ "$rc" -eq 0 ] && [ -n "$done_line" ] && ! grep -qE 'ERROR: (AddressSanitizer|LeakSanitizer|UndefinedBehaviorSanitizer|libFuzzer)|runtime error:' "$log"; then
-    printf 'fuzz_%s: ok   %ss execs %s (%s/s) cov %s ft %s corpus %s (from %s seeds)\n' \
-      "$t" "$elapsed" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$seeds"
+    printf 'fuzz_%s: ok   %ss execs %s (%s/s) cov %s ft %s corpus %s (from %s seeds) rss %s MB\n' \
+      "$t" "$elapsed" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$seeds" \
+      "${rss:-?}"
   else
     artifact=$(find "$work/$t/artifacts" -type f | head -1)
     reason=$(grep -m1 -oE 'ERROR: [A-Za-z]+: [^ ]+( [^ ]+)?|runtime error: .*|out-of-memory.*|timeout.*' "$log")
