@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs everything clstyle needs to build and run on Debian or Ubuntu, from the
 # distribution's packages. --ci adds what .ci/run needs on top (clang for the OpenCL C
-# syntax check, valgrind, unshare and mount for the full-disk test). Uses sudo when not run
-# as root.
+# syntax check and the fuzz targets; clang's runtime libraries, libFuzzer and the sanitizers,
+# which clang's packages only recommend; valgrind; unshare and mount for the full-disk test).
+# Uses sudo when not run as root.
 set -euo pipefail
 
 packages=(
@@ -16,7 +17,7 @@ packages=(
   curl ca-certificates                          # tools/fetch-model.sh downloads the weights
 )
 if [ "${1:-}" = "--ci" ]; then
-  packages+=(clang valgrind util-linux mount)
+  packages+=(clang libclang-rt-dev valgrind util-linux mount)
 fi
 
 sudo=""

@@ -22,7 +22,7 @@ static int parse_common(int argc, char **argv, cls_cli_common *common, bool *hel
         {NULL, 0, NULL, 0},
     };
     opterr = 0;
-    optind = 1;
+    optind = 0; /* a full reset of getopt's state, as in cls_cli_parse */
     int opt;
     while ((opt = getopt_long(argc, argv, ":d:vqh", options, NULL)) != -1) {
         switch (opt) {

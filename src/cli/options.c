@@ -38,6 +38,7 @@ enum {
     OPT_VERSION,
 };
 
+static const char short_options[] = ":c:s:o:m:d:qvh";
 static const struct option long_options[] = {
     {"content", required_argument, NULL, 'c'},
     {"style", required_argument, NULL, 's'},
@@ -367,9 +368,12 @@ int cls_cli_parse(int argc, char **argv, cls_cli_options *o, bool *done)
     set_defaults(o);
     *done = false;
     opterr = 0;
-    optind = 1;
+    /* 0, not 1: a full reset of getopt's state (GNU and musl), so a parse that stopped inside
+     * a cluster of short options ("-zq") leaves nothing pointing into that argv for the
+     * next one (the fuzz target parses many argvs in one process). */
+    optind = 0;
     int opt, index = -1;
-    while ((opt = getopt_long(argc, argv, ":c:s:o:m:d:qvh", long_options, &index)) != -1) {
+    while ((opt = getopt_long(argc, argv, short_options, long_options, &index)) != -1) {
         char name[64]; /* as the user wrote it, for messages */
         if (index >= 0)
             snprintf(name, sizeof name, "--%s", long_options[index].name);
@@ -401,7 +405,13 @@ int cls_cli_parse(int argc, char **argv, cls_cli_options *o, bool *done)
             *done = true;
             return CLS_EXIT_OK;
         case ':': return usage("option %s needs a value", argv[optind - 1]);
-        case '?': return usage("unknown option %s", argv[optind - 1]);
+        case '?':
+            /* Inside a cluster ("-zq") getopt has not moved past the argument yet, so
+             * argv[optind - 1] would name the one before: name the letter instead. A long
+             * option (optopt 0, or its value for "--quiet=1") has been moved past. */
+            if (optopt > 0 && optopt < 256 && (optopt == ':' || !strchr(short_options, optopt)))
+                return usage("unknown option -%c", optopt);
+            return usage("unknown option %s", argv[optind - 1]);
         default: rc = value_option(o, opt, name, optarg); break;
         }
         if (rc != CLS_EXIT_OK)

@@ -5,6 +5,7 @@
 
 #include "runtime/error.h"
 
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct cls_read_options {
@@ -20,6 +21,11 @@ cls_read_options cls_read_options_default(void);
  * unsupported ones, CLS_ERR_IMAGE_TOO_LARGE over max_pixels (or files over 1 GiB); the
  * message names the file and the problem. */
 cls_status cls_image_read(const char *path, const cls_read_options *options, cls_image *image);
+
+/* cls_image_read for a file already in memory (data[0..size)): the same recognition by
+ * content, decoders, limits and errors; name stands for the path in messages. */
+cls_status cls_image_decode(const uint8_t *data, size_t size, const char *name,
+                            const cls_read_options *options, cls_image *image);
 
 typedef struct cls_write_options {
     int png_depth;    /* 8 or 16 */

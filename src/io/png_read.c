@@ -2,6 +2,7 @@
  * samples kept until the float conversion, alpha composited over white. */
 #include "io/io_internal.h"
 
+#include <ctype.h>
 #include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,11 +176,38 @@ static cls_status libpng_failure(const png_reader *r)
     return cls_error(CLS_ERR_IMAGE_FORMAT, "%s: not a valid PNG file: %s", r->name, r->message);
 }
 
+/* libpng allocates a chunk's declared length before it reads the chunk, and
+ * png_set_chunk_malloc_max does not bound every chunk in every libpng version: a 100-byte
+ * file declaring a 1.9 GB tEXt chunk cost 1.9 GB (found by tests/fuzz). Every chunk up to
+ * IEND must fit in the file, so a length that runs past its end is refused first. */
+static cls_status check_chunk_lengths(const uint8_t *data, size_t size, const char *name)
+{
+    for (size_t pos = 8; size - pos >= 12;) {
+        const uint8_t *p = data + pos;
+        uint32_t length = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+        if (length > size - pos - 12) {
+            char type[5];
+            for (int i = 0; i < 4; i++)
+                type[i] = isalpha(p[4 + i]) ? (char)p[4 + i] : '?';
+            type[4] = '\0';
+            return cls_error(CLS_ERR_IMAGE_FORMAT,
+                             "%s: not a valid PNG file: unexpected end of file (truncated): "
+                             "chunk %s at byte %zu declares %lu bytes, %zu remain",
+                             name, type, pos, (unsigned long)length, size - pos - 12);
+        }
+        if (memcmp(p + 4, "IEND", 4) == 0)
+            break;
+        pos += 12 + (size_t)length;
+    }
+    return CLS_OK;
+}
+
 cls_status cls_png_decode(const uint8_t *data, size_t size, const char *name,
                           const cls_read_options *options, cls_image *image)
 {
     cls_status status = CLS_OK;
     png_reader r = {.data = data, .size = size, .name = name, .options = options};
+    CLS_TRY(check_chunk_lengths(data, size, name));
     r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r, on_error, on_warning);
     r.info = r.png ? png_create_info_struct(r.png) : NULL;
     CLS_CHECK_ALLOC(r.info, "a PNG decoder");

@@ -118,30 +118,46 @@ static cls_status unknown_format(const char *path, const uint8_t *data, size_t s
                      path, start);
 }
 
-cls_status cls_image_read(const char *path, const cls_read_options *options, cls_image *image)
+cls_status cls_image_decode(const uint8_t *data, size_t size, const char *name,
+                            const cls_read_options *options, cls_image *image)
 {
     cls_status status = CLS_OK;
-    cls_bytes file = {0};
     cls_read_options defaults = cls_read_options_default();
-    if (!path || !image)
-        return cls_error(CLS_ERR_INVALID_ARGUMENT, "reading an image: no path or no image");
+    if (!name || !image || (!data && size))
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "decoding an image: no data, name or image");
     if (!options)
         options = &defaults;
     if (options->had_alpha)
         *options->had_alpha = false;
     memset(image, 0, sizeof *image);
-    CLS_TRY(cls_read_file_bytes(path, &file));
-    if (file.size == 0)
-        status = cls_error(CLS_ERR_IMAGE_FORMAT, "%s is an empty file", path);
-    else if (starts_with(file.data, file.size, png_magic, sizeof png_magic))
-        status = cls_png_decode(file.data, file.size, path, options, image);
-    else if (starts_with(file.data, file.size, jpeg_magic, sizeof jpeg_magic))
-        status = cls_jpeg_decode(file.data, file.size, path, options, image);
+    if (size > CLS_IO_MAX_FILE_BYTES)
+        return cls_error(CLS_ERR_IMAGE_TOO_LARGE, "%s: %zu bytes is over the limit of %zu", name,
+                         size, CLS_IO_MAX_FILE_BYTES);
+    if (size == 0)
+        status = cls_error(CLS_ERR_IMAGE_FORMAT, "%s is an empty file", name);
+    else if (starts_with(data, size, png_magic, sizeof png_magic))
+        status = cls_png_decode(data, size, name, options, image);
+    else if (starts_with(data, size, jpeg_magic, sizeof jpeg_magic))
+        status = cls_jpeg_decode(data, size, name, options, image);
     else
-        status = unknown_format(path, file.data, file.size);
-fail:
-    cls_bytes_free(&file);
+        status = unknown_format(name, data, size);
     if (status != CLS_OK)
         cls_image_free(image);
+    return status;
+}
+
+cls_status cls_image_read(const char *path, const cls_read_options *options, cls_image *image)
+{
+    cls_status status = CLS_OK;
+    cls_bytes file = {0};
+    if (!path || !image)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "reading an image: no path or no image");
+    if (options && options->had_alpha)
+        *options->had_alpha = false;
+    memset(image, 0, sizeof *image);
+    CLS_TRY(cls_read_file_bytes(path, &file));
+    status = cls_image_decode(file.data, file.size, path, options, image);
+fail:
+    cls_bytes_free(&file);
     return status;
 }

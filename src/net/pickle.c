@@ -159,8 +159,8 @@ static cls_status pop_mark(cls_pickle_vm *vm, cls_pickle_value ***items, size_t 
         return cls_pickle_fail(vm, CLS_ERR_WEIGHTS_FORMAT, "%s without a MARK",
                                opcode_name(vm->buf[vm->op_pos]));
     size_t base = vm->marks[--vm->nmarks];
-    *items = vm->stack + base;
     *count = vm->depth - base;
+    *items = *count ? vm->stack + base : NULL; /* the stack is NULL until the first push */
     vm->depth = base;
     return CLS_OK;
 }

@@ -231,6 +231,9 @@ def make_bad(bad):
     add("png_not_enough_data.png", png_file(64, 64), fmt, "Not enough image data")
     add("png_no_plte.png", png_file(4, 4, color_type=3), fmt, "Missing PLTE before IDAT")
     add("png_bad_depth.png", png_file(4, 4, depth=3), fmt, "Invalid IHDR data")
+    # A chunk declaring more bytes than the file holds: libpng would allocate them first.
+    add("png_chunk_length_huge.png", png_file(4, 3)[:33] + struct.pack(">I", 0x74000030)
+        + b"tEXtComment\0", fmt, "unexpected end of file (truncated): chunk tEXt at byte 33")
 
     sos = [pos for pos, marker in jpeg_segments(jpeg) if marker == 0xDA][0]
     for cut in (3, 4, 20, 100, sos + 4, sos + 40, len(jpeg) // 2, len(jpeg) - 2):
