@@ -1,0 +1,357 @@
+// Winograd F(4x4, 3x3) convolution (Lavin & Gray, "Fast Algorithms for Convolutional Neural
+// Networks"), stride 1, zero padding 1, NCHW, and its exact adjoint for the gradient with
+// respect to the input. Output tile t covers rows 4ty..4ty+3 and columns 4tx..4tx+3 and reads
+// the 6x6 input window starting at (4ty - 1, 4tx - 1).
+//
+//   forward   Y = At [ U (.) V ] A,    U = G g Gt,  V = Bt d B
+//   backward  dd = B [ U (.) (A dY At) ] Bt, summed over the windows covering each pixel
+//
+// Transformed data is laid out [36][channels][tiles] (element 6i+j of the 6x6 transform
+// first), so the channel mixing is 36 independent matrix products: M[k] = U[k] x V[k] forward
+// and P[k] = U[k]t x D[k] backward, with U laid out [36][cout][cin].
+//
+// Tiles are numbered over the batch: tile row R = n * tiles_h + ty, tile t = R * tiles_w +
+// tx. A launch covers the tile rows row0 .. row0 + rows - 1 of all tiles ("a chunk"); the
+// transformed buffers hold `ld` >= rows * tiles_w columns (ld is a multiple of the GEMM's
+// column block; the padding columns are written as zeros).
+
+#ifndef WINO_GEMM_ROWS
+#define WINO_GEMM_ROWS 16
+#endif
+
+// Bt d: 6 values in, 6 out.
+#define WINO_BT(d, o)                                                                              \
+    do {                                                                                           \
+        o[0] = 4.0f * d[0] - 5.0f * d[2] + d[4];                                                   \
+        o[1] = -4.0f * (d[1] + d[2]) + d[3] + d[4];                                                \
+        o[2] = 4.0f * (d[1] - d[2]) - d[3] + d[4];                                                 \
+        o[3] = 2.0f * (d[3] - d[1]) - d[2] + d[4];                                                 \
+        o[4] = 2.0f * (d[1] - d[3]) - d[2] + d[4];                                                 \
+        o[5] = 4.0f * d[1] - 5.0f * d[3] + d[5];                                                   \
+    } while (0)
+
+// B p: the transpose of WINO_BT.
+#define WINO_B(p, o)                                                                               \
+    do {                                                                                           \
+        o[0] = 4.0f * p[0];                                                                        \
+        o[1] = 4.0f * (p[2] - p[1] + p[5]) + 2.0f * (p[4] - p[3]);                                 \
+        o[2] = -5.0f * p[0] - 4.0f * (p[1] + p[2]) - p[3] - p[4];                                  \
+        o[3] = p[1] - p[2] + 2.0f * (p[3] - p[4]) - 5.0f * p[5];                                   \
+        o[4] = p[0] + p[1] + p[2] + p[3] + p[4];                                                   \
+        o[5] = p[5];                                                                               \
+    } while (0)
+
+// At m: 6 values in, 4 out.
+#define WINO_AT(m, o)                                                                              \
+    do {                                                                                           \
+        const float s12_ = m[1] + m[2], d12_ = m[1] - m[2];                                        \
+        const float s34_ = m[3] + m[4], d34_ = m[3] - m[4];                                        \
+        o[0] = m[0] + s12_ + s34_;                                                                 \
+        o[1] = d12_ + 2.0f * d34_;                                                                 \
+        o[2] = s12_ + 4.0f * s34_;                                                                 \
+        o[3] = d12_ + 8.0f * d34_ + m[5];                                                          \
+    } while (0)
+
+// A x: the transpose of WINO_AT, 4 values in, 6 out.
+#define WINO_A(x, o)                                                                               \
+    do {                                                                                           \
+        const float s02_ = x[0] + x[2], s13_ = x[1] + x[3];                                        \
+        const float t02_ = x[0] + 4.0f * x[2], t13_ = 2.0f * x[1] + 8.0f * x[3];                   \
+        o[0] = x[0];                                                                               \
+        o[1] = s02_ + s13_;                                                                        \
+        o[2] = s02_ - s13_;                                                                        \
+        o[3] = t02_ + t13_;                                                                        \
+        o[4] = t02_ - t13_;                                                                        \
+        o[5] = x[3];                                                                               \
+    } while (0)
+
+// G g: 3 values in, 6 out.
+#define WINO_G(g, o)                                                                               \
+    do {                                                                                           \
+        o[0] = 0.25f * g[0];                                                                       \
+        o[1] = (g[0] + g[1] + g[2]) * (-1.0f / 6.0f);                                              \
+        o[2] = (g[0] - g[1] + g[2]) * (-1.0f / 6.0f);                                              \
+        o[3] = g[0] * (1.0f / 24.0f) + g[1] * (1.0f / 12.0f) + g[2] * (1.0f / 6.0f);               \
+        o[4] = g[0] * (1.0f / 24.0f) - g[1] * (1.0f / 12.0f) + g[2] * (1.0f / 6.0f);               \
+        o[5] = g[2];                                                                               \
+    } while (0)
+
+// u[k][co][ci] = (G g Gt)[k] for g = weight[co][ci]. Global size: cin * cout.
+kernel void wino_weight_transform(global const float *weight, global float *u, const int cin,
+                                  const int cout)
+{
+    const int i = get_global_id(0);
+    if (i >= cin * cout)
+        return;
+    float g[9], t[18], col[3], out[6];
+    for (int k = 0; k < 9; k++)
+        g[k] = weight[(size_t)i * 9 + k];
+    for (int c = 0; c < 3; c++) { // t = G g: 6 x 3
+        col[0] = g[c];
+        col[1] = g[3 + c];
+        col[2] = g[6 + c];
+        WINO_G(col, out);
+        for (int r = 0; r < 6; r++)
+            t[r * 3 + c] = out[r];
+    }
+    const size_t plane = (size_t)cin * cout;
+    for (int r = 0; r < 6; r++) { // (G g) Gt: each row of t through G
+        WINO_G((t + r * 3), out);
+        for (int c = 0; c < 6; c++)
+            u[(size_t)(r * 6 + c) * plane + i] = out[c];
+    }
+}
+
+// v[k][ci][t] = (Bt d B)[k] for the 6x6 window of tile t in channel ci, zero outside the
+// image; zeros in the padding columns t >= rows * tiles_w. Global size: (ld, cin).
+kernel void wino_input_transform(global const float *in, global float *v, const int cin,
+                                 const int h, const int w, const int tiles_h, const int tiles_w,
+                                 const int row0, const int rows, const int ld)
+{
+    const int t = get_global_id(0), ci = get_global_id(1);
+    if (t >= ld || ci >= cin)
+        return;
+    const size_t plane = (size_t)cin * ld;
+    global float *dst = v + (size_t)ci * ld + t;
+    if (t >= rows * tiles_w) {
+        for (int k = 0; k < 36; k++)
+            dst[k * plane] = 0.0f;
+        return;
+    }
+    const int row = row0 + t / tiles_w, tx = t % tiles_w;
+    const int n = row / tiles_h, ty = row % tiles_h;
+    const int y0 = ty * 4 - 1, x0 = tx * 4 - 1;
+    global const float *src = in + ((size_t)n * cin + ci) * h * w;
+
+    float d[36], o[6], tmp[6];
+    const bool inside = y0 >= 0 && x0 >= 0 && y0 + 6 <= h && x0 + 6 <= w;
+    for (int i = 0; i < 6; i++) {
+        const int y = y0 + i;
+        for (int j = 0; j < 6; j++) {
+            const int x = x0 + j;
+            d[i * 6 + j] =
+                inside || (y >= 0 && y < h && x >= 0 && x < w) ? src[(size_t)y * w + x] : 0.0f;
+        }
+    }
+    for (int j = 0; j < 6; j++) { // columns: Bt d
+        for (int i = 0; i < 6; i++)
+            tmp[i] = d[i * 6 + j];
+        WINO_BT(tmp, o);
+        for (int i = 0; i < 6; i++)
+            d[i * 6 + j] = o[i];
+    }
+    for (int i = 0; i < 6; i++) { // rows: (Bt d) B
+        WINO_BT((d + i * 6), o);
+        for (int j = 0; j < 6; j++)
+            dst[(i * 6 + j) * plane] = o[j];
+    }
+}
+
+// out[n][co][y][x] for the chunk's tiles = (At m A) + bias, then max(0, .) when relu, from
+// m[k][co][t]. Global size: (rows * tiles_w, cout).
+kernel void wino_output_transform(global const float *m, global const float *bias,
+                                  global float *out, const int cout, const int h, const int w,
+                                  const int tiles_h, const int tiles_w, const int row0,
+                                  const int rows, const int ld, const int use_bias,
+                                  const int relu)
+{
+    const int t = get_global_id(0), co = get_global_id(1);
+    if (t >= rows * tiles_w || co >= cout)
+        return;
+    const int row = row0 + t / tiles_w, tx = t % tiles_w;
+    const int n = row / tiles_h, ty = row % tiles_h;
+    const size_t plane = (size_t)cout * ld;
+    global const float *src = m + (size_t)co * ld + t;
+
+    float a[36], tmp[6], o[4], r[24];
+    for (int k = 0; k < 36; k++)
+        a[k] = src[k * plane];
+    for (int j = 0; j < 6; j++) { // columns: At m, 4 x 6
+        for (int i = 0; i < 6; i++)
+            tmp[i] = a[i * 6 + j];
+        WINO_AT(tmp, o);
+        for (int i = 0; i < 4; i++)
+            r[i * 6 + j] = o[i];
+    }
+    const float b = use_bias ? bias[co] : 0.0f;
+    global float *dst = out + ((size_t)n * cout + co) * h * w;
+    const int y0 = ty * 4, x0 = tx * 4;
+    for (int i = 0; i < 4 && y0 + i < h; i++) { // rows: (At m) A
+        WINO_AT((r + i * 6), o);
+        for (int j = 0; j < 4 && x0 + j < w; j++) {
+            float value = o[j] + b;
+            if (relu)
+                value = fmax(value, 0.0f);
+            dst[(size_t)(y0 + i) * w + x0 + j] = value;
+        }
+    }
+}
+
+// d[k][co][t] = (A dy At)[k] for the 4x4 output tile t of dy (zero outside the image); zeros
+// in the padding columns. Global size: (ld, cout).
+kernel void wino_grad_transform(global const float *dy, global float *d, const int cout,
+                                const int h, const int w, const int tiles_h, const int tiles_w,
+                                const int row0, const int rows, const int ld)
+{
+    const int t = get_global_id(0), co = get_global_id(1);
+    if (t >= ld || co >= cout)
+        return;
+    const size_t plane = (size_t)cout * ld;
+    global float *dst = d + (size_t)co * ld + t;
+    if (t >= rows * tiles_w) {
+        for (int k = 0; k < 36; k++)
+            dst[k * plane] = 0.0f;
+        return;
+    }
+    const int row = row0 + t / tiles_w, tx = t % tiles_w;
+    const int n = row / tiles_h, ty = row % tiles_h;
+    const int y0 = ty * 4, x0 = tx * 4;
+    global const float *src = dy + ((size_t)n * cout + co) * h * w;
+
+    float g[16], tmp[4], o[6], c[24];
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 4; j++) {
+            const int y = y0 + i, x = x0 + j;
+            g[i * 4 + j] = y < h && x < w ? src[(size_t)y * w + x] : 0.0f;
+        }
+    for (int j = 0; j < 4; j++) { // columns: A dy, 6 x 4
+        for (int i = 0; i < 4; i++)
+            tmp[i] = g[i * 4 + j];
+        WINO_A(tmp, o);
+        for (int i = 0; i < 6; i++)
+            c[i * 4 + j] = o[i];
+    }
+    for (int i = 0; i < 6; i++) { // rows: (A dy) At
+        WINO_A((c + i * 4), o);
+        for (int j = 0; j < 6; j++)
+            dst[(i * 6 + j) * plane] = o[j];
+    }
+}
+
+// dx[n][ci][y][x] = sum over the tiles whose 6x6 window covers (y, x) of Z = B P Bt, with P
+// in p[k][ci][t] (t numbered from the chunk's first row, prow0). Work-item (tile, ci) writes
+// the 4x4 pixels of its own output block: the centre of its own Z, the edge rows and columns
+// of its 8 neighbours' Z (each a 1-D transform of one row or column of their P, since the
+// first and last rows of B are 4 e0 and e5) and their corners. No atomics: every pixel is
+// written by exactly one work-item. Global size: (rows * tiles_w, cin) for the output rows
+// row0 .. row0 + rows - 1; p holds the tile rows from prow0 on, including row0 - 1 and
+// row0 + rows where those exist.
+kernel void wino_grad_gather(global const float *p, global float *dx, const int cin,
+                             const int h, const int w, const int tiles_h, const int tiles_w,
+                             const int row0, const int rows, const int prow0, const int ld)
+{
+    const int t = get_global_id(0), ci = get_global_id(1);
+    if (t >= rows * tiles_w || ci >= cin)
+        return;
+    const int row = row0 + t / tiles_w, tx = t % tiles_w;
+    const int n = row / tiles_h, ty = row % tiles_h;
+    const size_t plane = (size_t)cin * ld;
+    global const float *own = p + (size_t)ci * ld + (size_t)(row - prow0) * tiles_w + tx;
+    const bool up = ty > 0, down = ty + 1 < tiles_h, left = tx > 0, right = tx + 1 < tiles_w;
+
+    float a[36], tmp[6], o[6], z[16], acc[16];
+    for (int k = 0; k < 36; k++)
+        a[k] = own[k * plane];
+    for (int j = 0; j < 6; j++) { // columns: B P
+        for (int i = 0; i < 6; i++)
+            tmp[i] = a[i * 6 + j];
+        WINO_B(tmp, o);
+        for (int i = 0; i < 6; i++)
+            a[i * 6 + j] = o[i];
+    }
+    for (int i = 1; i < 5; i++) { // rows 1..4: (B P) Bt, columns 1..4 kept
+        WINO_B((a + i * 6), o);
+        for (int j = 1; j < 5; j++)
+            acc[(i - 1) * 4 + j - 1] = o[j];
+    }
+    for (int k = 0; k < 16; k++)
+        z[k] = 0.0f;
+    // Z[5][j] of the tile above = (B P[5][.])_j; Z[0][j] of the tile below = 4 (B P[0][.])_j.
+    if (up) {
+        global const float *q = own - tiles_w;
+        for (int j = 0; j < 6; j++)
+            tmp[j] = q[(30 + j) * plane];
+        WINO_B(tmp, o);
+        for (int j = 1; j < 5; j++)
+            z[j - 1] += o[j];
+    }
+    if (down) {
+        global const float *q = own + tiles_w;
+        for (int j = 0; j < 6; j++)
+            tmp[j] = q[j * plane];
+        WINO_B(tmp, o);
+        for (int j = 1; j < 5; j++)
+            z[12 + j - 1] += 4.0f * o[j];
+    }
+    // Z[i][5] of the tile to the left = (B P[.][5])_i; Z[i][0] of the right one 4 (B P[.][0])_i.
+    if (left) {
+        global const float *q = own - 1;
+        for (int i = 0; i < 6; i++)
+            tmp[i] = q[(i * 6 + 5) * plane];
+        WINO_B(tmp, o);
+        for (int i = 1; i < 5; i++)
+            z[(i - 1) * 4] += o[i];
+    }
+    if (right) {
+        global const float *q = own + 1;
+        for (int i = 0; i < 6; i++)
+            tmp[i] = q[(i * 6) * plane];
+        WINO_B(tmp, o);
+        for (int i = 1; i < 5; i++)
+            z[(i - 1) * 4 + 3] += 4.0f * o[i];
+    }
+    // Corners: Z[5][5] = P[5][5], Z[5][0] = 4 P[5][0], Z[0][5] = 4 P[0][5], Z[0][0] = 16 P[0][0].
+    if (up && left)
+        z[0] += (own - tiles_w - 1)[35 * plane];
+    if (up && right)
+        z[3] += 4.0f * (own - tiles_w + 1)[30 * plane];
+    if (down && left)
+        z[12] += 4.0f * (own + tiles_w - 1)[5 * plane];
+    if (down && right)
+        z[15] += 16.0f * (own + tiles_w + 1)[0];
+
+    global float *dst = dx + ((size_t)n * cin + ci) * h * w;
+    const int y0 = ty * 4, x0 = tx * 4;
+    for (int i = 0; i < 4 && y0 + i < h; i++)
+        for (int j = 0; j < 4 && x0 + j < w; j++)
+            dst[(size_t)(y0 + i) * w + x0 + j] = acc[i * 4 + j] + z[i * 4 + j];
+}
+
+// c[k][m][n] = sum over p of op(a)[k][m][p] * b[k][p][n] for k < 36: the Winograd channel
+// mixing. op(a) = a[k] ([rows_m][depth], row-major) or, with trans_a, a[k] transposed
+// (a[k] is [depth][rows_m]). b and c have ld columns, a multiple of 8. Each work-item
+// computes WINO_GEMM_ROWS rows by 8 columns, so each float8 of b loaded is used
+// WINO_GEMM_ROWS times. Global size: (ld / 8, ceil(rows_m / WINO_GEMM_ROWS), 36).
+kernel void wino_gemm(global const float *a, global const float *b, global float *c,
+                      const int rows_m, const int depth, const int ld, const int trans_a)
+{
+    const int n0 = get_global_id(0) * 8;
+    const int m0 = get_global_id(1) * WINO_GEMM_ROWS;
+    const int k = get_global_id(2);
+    if (n0 >= ld || m0 >= rows_m)
+        return;
+    global const float *ak = a + (size_t)k * rows_m * depth;
+    global const float *bk = b + (size_t)k * depth * ld + n0;
+    float8 acc[WINO_GEMM_ROWS];
+    for (int r = 0; r < WINO_GEMM_ROWS; r++)
+        acc[r] = (float8)(0.0f);
+    // Rows past rows_m compute on a valid row and are not stored.
+    if (trans_a) {
+        for (int p = 0; p < depth; p++) {
+            const float8 bv = vload8(0, bk + (size_t)p * ld);
+            global const float *ap = ak + (size_t)p * rows_m;
+            for (int r = 0; r < WINO_GEMM_ROWS; r++)
+                acc[r] = mad((float8)(ap[min(m0 + r, rows_m - 1)]), bv, acc[r]);
+        }
+    } else {
+        for (int p = 0; p < depth; p++) {
+            const float8 bv = vload8(0, bk + (size_t)p * ld);
+            for (int r = 0; r < WINO_GEMM_ROWS; r++)
+                acc[r] = mad((float8)(ak[(size_t)min(m0 + r, rows_m - 1) * depth + p]), bv,
+                             acc[r]);
+        }
+    }
+    global float *ck = c + (size_t)k * rows_m * ld + n0;
+    for (int r = 0; r < WINO_GEMM_ROWS && m0 + r < rows_m; r++)
+        vstore8(acc[r], 0, ck + (size_t)(m0 + r) * ld);
+}
