@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum {
-    GEMM_COLS = 8
-}; /* columns per work-item of wino_gemm; the transformed buffers' ld
-      is a multiple of it */
+/* Columns per work-item of wino_gemm and tiles per work-item of the transforms
+ * (WINO_LANES): the transformed buffers' ld is a multiple of both. */
+enum { GEMM_COLS = 8, LANES = 8 };
 
 /* How a layer's 4x4 tiles are split into chunks of whole tile rows (over the batch), so the
  * transformed buffers stay within the scratch budget. */
@@ -133,6 +132,7 @@ cls_status cls_conv3x3_winograd_forward(cls_ctx *ctx, cls_shape in, int cout, cl
     CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WINO_B, bytes[1], &m));
     const cl_int cin = in.c, h = in.h, w = in.w, cout_arg = cout, th = p.tiles_h, tw = p.tiles_w;
     const cl_int use_bias = bias != NULL, use_relu = relu;
+    const size_t group[2] = {(size_t)ctx->tunables.wino_group, 1};
     for (int row0 = 0; row0 < p.total_rows; row0 += p.rows) {
         const cl_int r0 = row0, rows = p.total_rows - row0 < p.rows ? p.total_rows - row0 : p.rows;
         const size_t cols = (size_t)rows * (size_t)p.tiles_w, ld = round_cols(cols);
@@ -140,15 +140,15 @@ cls_status cls_conv3x3_winograd_forward(cls_ctx *ctx, cls_shape in, int cout, cl
         const cls_arg in_args[] = {CLS_ARG(input), CLS_ARG(v),     CLS_ARG(cin), CLS_ARG(h),
                                    CLS_ARG(w),     CLS_ARG(th),    CLS_ARG(tw),  CLS_ARG(r0),
                                    CLS_ARG(rows),  CLS_ARG(ld_arg)};
-        const size_t in_global[2] = {ld, (size_t)cin};
-        CLS_TRY(cls_launch(ctx, "wino_input_transform", in_args, 10, 2, in_global, NULL));
+        const size_t in_global[2] = {ld / LANES, (size_t)cin};
+        CLS_TRY(cls_launch(ctx, "wino_input_transform", in_args, 10, 2, in_global, group));
         CLS_TRY(channel_mix(ctx, u, false, cout, cin, v, ld, m));
         const cls_arg out_args[] = {
             CLS_ARG(m),      CLS_ARG(bias),     CLS_ARG(output),  CLS_ARG(cout_arg), CLS_ARG(h),
             CLS_ARG(w),      CLS_ARG(th),       CLS_ARG(tw),      CLS_ARG(r0),       CLS_ARG(rows),
             CLS_ARG(ld_arg), CLS_ARG(use_bias), CLS_ARG(use_relu)};
-        const size_t out_global[2] = {cols, (size_t)cout};
-        CLS_TRY(cls_launch(ctx, "wino_output_transform", out_args, 13, 2, out_global, NULL));
+        const size_t out_global[2] = {(cols + LANES - 1) / LANES, (size_t)cout};
+        CLS_TRY(cls_launch(ctx, "wino_output_transform", out_args, 13, 2, out_global, group));
     }
 fail:
     return status;
@@ -167,6 +167,7 @@ cls_status cls_conv3x3_winograd_backward_data(cls_ctx *ctx, cls_shape in, int co
     CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WINO_A, bytes[0], &pbuf));
     CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WINO_B, bytes[1], &d));
     const cl_int cin = in.c, h = in.h, w = in.w, cout_arg = cout, th = p.tiles_h, tw = p.tiles_w;
+    const size_t group[2] = {(size_t)ctx->tunables.wino_group, 1};
     for (int row0 = 0; row0 < p.total_rows; row0 += p.rows) {
         const cl_int r0 = row0, rows = p.total_rows - row0 < p.rows ? p.total_rows - row0 : p.rows;
         /* The tile rows just above and below the chunk contribute to its edge pixels, unless
@@ -179,14 +180,15 @@ cls_status cls_conv3x3_winograd_backward_data(cls_ctx *ctx, cls_shape in, int co
         const cls_arg d_args[] = {
             CLS_ARG(grad_output), CLS_ARG(d),  CLS_ARG(cout_arg), CLS_ARG(h),     CLS_ARG(w),
             CLS_ARG(th),          CLS_ARG(tw), CLS_ARG(p0),       CLS_ARG(prows), CLS_ARG(ld_arg)};
-        const size_t d_global[2] = {ld, (size_t)cout};
-        CLS_TRY(cls_launch(ctx, "wino_grad_transform", d_args, 10, 2, d_global, NULL));
+        const size_t d_global[2] = {ld / LANES, (size_t)cout};
+        CLS_TRY(cls_launch(ctx, "wino_grad_transform", d_args, 10, 2, d_global, group));
         CLS_TRY(channel_mix(ctx, u, true, cin, cout, d, ld, pbuf));
         const cls_arg g_args[] = {CLS_ARG(pbuf), CLS_ARG(grad_input), CLS_ARG(cin),   CLS_ARG(h),
                                   CLS_ARG(w),    CLS_ARG(th),         CLS_ARG(tw),    CLS_ARG(r0),
                                   CLS_ARG(rows), CLS_ARG(p0),         CLS_ARG(ld_arg)};
-        const size_t g_global[2] = {(size_t)rows * (size_t)p.tiles_w, (size_t)cin};
-        CLS_TRY(cls_launch(ctx, "wino_grad_gather", g_args, 11, 2, g_global, NULL));
+        const size_t g_global[2] = {((size_t)rows * (size_t)p.tiles_w + LANES - 1) / LANES,
+                                    (size_t)cin};
+        CLS_TRY(cls_launch(ctx, "wino_grad_gather", g_args, 11, 2, g_global, group));
     }
 fail:
     return status;

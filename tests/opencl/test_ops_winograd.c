@@ -1,7 +1,7 @@
 /* Winograd F(4x4, 3x3) convolution against the C reference and the direct kernel, forward
  * (bias, fused ReLU) and backward-data, on awkward shapes: every H and W in {1, 2, 3, 5, 7, 13,
- * 33, 64} and every C in {1, 3, 64, 130}, N = 2. Each case runs with the wino_gemm kernel and
- * with CLBlast, whole and split into one-tile-row chunks (a tiny scratch budget), so the
+ * 33, 64} and every C in {1, 3, 64, 130}, N = 2, and wide rows. Each case runs with the wino_gemm
+ * kernel and with CLBlast, whole and split into one-tile-row chunks (a tiny scratch budget), so the
  * chunking and the backward pass's halo rows are exercised. The backward pass is checked to
  * be the exact adjoint of the forward one: <conv(x), y> = <x, conv^T(y)>. */
 #include "check.h"
@@ -20,10 +20,24 @@ typedef struct wino_case {
 } wino_case;
 
 static const wino_case cases[] = {
-    {2, 1, 1, 1, 1},       {2, 3, 2, 3, 64},   {2, 64, 3, 2, 3},   {2, 130, 5, 7, 64},
-    {2, 64, 7, 5, 130},    {2, 3, 13, 33, 1},  {2, 1, 33, 13, 3},  {2, 64, 64, 64, 64},
-    {2, 130, 13, 13, 130}, {2, 3, 64, 1, 130}, {2, 130, 1, 64, 1}, {2, 64, 33, 33, 3},
-    {2, 1, 2, 64, 64},     {2, 3, 5, 5, 3},
+    {2, 1, 1, 1, 1},
+    {2, 3, 2, 3, 64},
+    {2, 64, 3, 2, 3},
+    {2, 130, 5, 7, 64},
+    {2, 64, 7, 5, 130},
+    {2, 3, 13, 33, 1},
+    {2, 1, 33, 13, 3},
+    {2, 64, 64, 64, 64},
+    {2, 130, 13, 13, 130},
+    {2, 3, 64, 1, 130},
+    {2, 130, 1, 64, 1},
+    {2, 64, 33, 33, 3},
+    {2, 1, 2, 64, 64},
+    {2, 3, 5, 5, 3},
+    /* Wide rows: the kernels' 8-tile vector paths without bounds checks, and 8-tile groups
+     * that straddle two tile rows (25 and 10 tiles a row). */
+    {1, 16, 9, 100, 24},
+    {2, 8, 6, 40, 8},
 };
 
 typedef struct variant {
