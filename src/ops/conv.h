@@ -23,9 +23,9 @@ cls_status cls_conv3x3_backward_data(cls_ctx *ctx, cls_shape in, int cout, cl_me
                                      cl_mem flipped_weight, cl_mem grad_input);
 
 /* ---------------------------------------------------------------------------------------
- * Winograd F(4x4, 3x3) (cl/winograd.cl): the same results within float rounding (about
- * 1e-6 relative), with 4x fewer multiplications in the channel mixing. Temporary buffers come
- * from the context's scratch slots, bounded by tunables.wino_scratch_bytes.
+ * Winograd F(4x4, 3x3) (cl/winograd.cl): the same results within float rounding (up to
+ * about 1e-5 relative), with 4x fewer multiplications in the channel mixing. Temporary
+ * buffers come from the context's scratch slots, bounded by tunables.wino_scratch_bytes.
  * ------------------------------------------------------------------------------------- */
 
 typedef enum cls_conv_algo {

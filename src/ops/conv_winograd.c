@@ -10,7 +10,7 @@
 
 /* Columns per work-item of wino_gemm and tiles per work-item of the transforms
  * (WINO_LANES): the transformed buffers' ld is a multiple of both. */
-enum { GEMM_COLS = 8, LANES = 8 };
+enum { GEMM_COLS = 16, LANES = 8 };
 
 /* How a layer's 4x4 tiles are split into chunks of whole tile rows (over the batch), so the
  * transformed buffers stay within the scratch budget. */
@@ -61,8 +61,9 @@ cls_conv_algo cls_conv3x3_choose(const cls_ctx *ctx, cls_shape in, int cout)
         return CLS_CONV_WINOGRAD;
     const cls_tunables *t = &ctx->tunables;
     const long tiles = (long)in.n * ((in.h + 3) / 4) * ((in.w + 3) / 4);
-    return in.c >= t->wino_min_channels && cout >= t->wino_min_channels &&
-                   tiles >= t->wino_min_tiles
+    const int channels = in.c < cout ? in.c : cout;
+    return channels >= t->wino_min_channels && tiles >= t->wino_min_tiles &&
+                   tiles * channels >= t->wino_min_work
                ? CLS_CONV_WINOGRAD
                : CLS_CONV_DIRECT;
 }

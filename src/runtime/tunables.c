@@ -17,8 +17,22 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
         .wino_group = 8,
         .wino_clblast = false,
         .wino_scratch_bytes = (size_t)32 << 20,
+        /* When Winograd beats the direct kernel (forward + backward-data, clstyle-bench
+         * --conv, medians of 9 on the 2-core EPYC PoCL device, direct vs Winograd):
+         *   3 -> 64 at 256x256    44 vs 69 ms   (conv1_1: 3 input channels, direct wins)
+         *   512 -> 512 at 4x4     24 vs 35 ms   (1 tile, padded to a 16-column GEMM block;
+         *                                        streaming U, 4x the weights, dominates)
+         *   512 -> 512 at 8x8     54 vs 36 ms   (4 tiles)
+         *   16 -> 16 at 16x16     0.10 vs 0.18  (16 tiles x 16 channels: tiny either way)
+         *   64 -> 64 at 8x8       0.46 vs 0.44  (break-even)
+         *   16 -> 16 at 32x32     0.34 vs 0.21
+         *   64 -> 64 at 16x16     1.25 vs 0.95
+         *   256 -> 256 at 12x12   32 vs 7 ms
+         * and every VGG-19 layer but conv1_1 at 256x256 and 512x512 (2-5x, see the commit
+         * log). */
         .wino_min_channels = 16,
-        .wino_min_tiles = 16,
+        .wino_min_tiles = 4,
+        .wino_min_work = 1024,
     };
     /* For benchmarks: the Winograd channel mixing by CLBlast or by the wino_gemm kernel. */
     const char *gemm = getenv("CLSTYLE_WINO_GEMM");

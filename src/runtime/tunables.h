@@ -20,6 +20,7 @@ typedef struct cls_tunables {
                                   of the layer is the minimum) */
     int wino_min_channels;     /* Winograd only when cin and cout are at least this */
     int wino_min_tiles;        /* ... and the image has at least this many 4x4 tiles */
+    int wino_min_work;         /* ... and tiles * min(cin, cout) is at least this */
 } cls_tunables;
 
 cls_tunables cls_tunables_for(const cls_device_info *device);

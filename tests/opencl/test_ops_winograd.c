@@ -162,16 +162,17 @@ static void shapes(void)
 }
 
 /* The choice between the algorithms: forced by $CLSTYLE_CONV, else the device rule, which
- * keeps the direct kernel for 3-channel input (conv1_1). */
+ * keeps the direct kernel for 3-channel input (conv1_1) and single-tile maps. */
 static void choice(void)
 {
-    const cls_shape big = {1, 64, 128, 128}, rgb = {1, 3, 128, 128};
+    const cls_shape big = {1, 64, 128, 128}, rgb = {1, 3, 128, 128}, tiny = {1, 512, 4, 4};
     setenv("CLSTYLE_CONV", "direct", 1);
     CHECK(cls_conv3x3_choose(dev, big, 64) == CLS_CONV_DIRECT);
     setenv("CLSTYLE_CONV", "winograd", 1);
     CHECK(cls_conv3x3_choose(dev, rgb, 64) == CLS_CONV_WINOGRAD);
     setenv("CLSTYLE_CONV", "auto", 1);
     CHECK(cls_conv3x3_choose(dev, rgb, 64) == CLS_CONV_DIRECT);
+    CHECK(cls_conv3x3_choose(dev, tiny, 512) == CLS_CONV_DIRECT);
     CHECK(cls_conv3x3_choose(dev, big, 64) == CLS_CONV_WINOGRAD);
     unsetenv("CLSTYLE_CONV");
     CHECK(cls_conv3x3_choose(dev, big, 64) == CLS_CONV_WINOGRAD);
