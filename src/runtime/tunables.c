@@ -16,7 +16,12 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
          * its stack with their float8 arrays; 8 is as fast as 1 to 32 measured. */
         .wino_group = 8,
         .wino_clblast = false,
-        .wino_scratch_bytes = (size_t)32 << 20,
+        /* Two buffers of at most this: about 47 MiB together for VGG-19 at 512x512 (the
+         * largest layers split into chunks of 19 tile rows), which keeps a default 512x512
+         * run with its weights and transformed weights at 1428 MiB. 32 MiB each measured
+         * the same within noise; 16 and 8 MiB cost 10-15% and 25-40% in the backward pass
+         * of conv1_2 and conv2_1 (more halo rows, more launches). */
+        .wino_scratch_bytes = (size_t)24 << 20,
         /* When Winograd beats the direct kernel (forward + backward-data, clstyle-bench
          * --conv, medians of 9 on the 2-core EPYC PoCL device, direct vs Winograd):
          *   3 -> 64 at 256x256    44 vs 69 ms   (conv1_1: 3 input channels, direct wins)
@@ -34,7 +39,11 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
         .wino_min_tiles = 4,
         .wino_min_work = 1024,
     };
-    /* For benchmarks: the Winograd channel mixing by CLBlast or by the wino_gemm kernel. */
+    /* For benchmarks: the Winograd scratch budget, and the channel mixing by CLBlast or by
+     * the wino_gemm kernel. */
+    const char *scratch = getenv("CLSTYLE_WINO_SCRATCH_MIB");
+    if (scratch && atoi(scratch) > 0)
+        t.wino_scratch_bytes = (size_t)atoi(scratch) << 20;
     const char *gemm = getenv("CLSTYLE_WINO_GEMM");
     if (gemm && strcmp(gemm, "clblast") == 0)
         t.wino_clblast = true;
