@@ -103,8 +103,10 @@ static cls_status channel_mix(cls_ctx *ctx, cl_mem a, bool trans_a, int rows_m, 
     const cls_arg args[] = {CLS_ARG(a),         CLS_ARG(b),      CLS_ARG(c),    CLS_ARG(rows_arg),
                             CLS_ARG(depth_arg), CLS_ARG(ld_arg), CLS_ARG(trans)};
     const int tile = ctx->tunables.wino_gemm_rows;
-    const size_t global[3] = {ld / GEMM_COLS, (size_t)((rows_m + tile - 1) / tile), 36};
-    status = cls_launch(ctx, "wino_gemm", args, 7, 3, global, NULL);
+    const size_t blocks = (size_t)((rows_m + tile - 1) / tile);
+    const size_t global[3] = {ld / GEMM_COLS, blocks, 36}, column[3] = {1, blocks, 1};
+    const bool by_column = ctx->tunables.wino_gemm_column && blocks <= 256;
+    status = cls_launch(ctx, "wino_gemm", args, 7, 3, global, by_column ? column : NULL);
 fail:
     return status;
 }

@@ -15,6 +15,7 @@ typedef struct cls_tunables {
     /* Winograd F(4x4, 3x3) convolution (cl/winograd.cl, ops/conv_winograd.c). */
     int wino_gemm_rows;        /* rows of the channel-mixing product per work-item */
     int wino_group;            /* work-group size (dimension 0) of the transform kernels */
+    bool wino_gemm_column;     /* a wino_gemm work-group is one column block, all its rows */
     bool wino_clblast;         /* channel mixing with CLBlast instead of wino_gemm */
     size_t wino_scratch_bytes; /* each of the two transformed buffers at most (one tile row
                                   of the layer is the minimum) */
