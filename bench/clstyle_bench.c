@@ -51,12 +51,13 @@ static cls_status random_buffer(cls_ctx *ctx, size_t count, unsigned seed, cl_me
 }
 
 typedef struct conv_buffers {
-    cl_mem in, weight, flipped, bias, out;
+    cl_mem in, weight, flipped, bias, out, winograd;
+    cls_conv_algo algo;
 } conv_buffers;
 
 static void release_conv(conv_buffers *b)
 {
-    cl_mem all[] = {b->in, b->weight, b->flipped, b->bias, b->out};
+    cl_mem all[] = {b->in, b->weight, b->flipped, b->bias, b->out, b->winograd};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         if (all[i])
             clReleaseMemObject(all[i]);
@@ -74,8 +75,14 @@ static cls_status time_conv(cls_ctx *ctx, const conv_case *c, bool backward, int
     for (int r = -1; r < repeats; r++) {
         CLS_CHECK_CL(clFinish(ctx->queue), "clFinish");
         double start = cls_now_seconds();
-        if (backward)
+        if (backward && b->algo == CLS_CONV_WINOGRAD)
+            CLS_TRY(
+                cls_conv3x3_winograd_backward_data(ctx, in, c->cout, b->out, b->winograd, b->in));
+        else if (backward)
             CLS_TRY(cls_conv3x3_backward_data(ctx, in, c->cout, b->out, b->flipped, b->in));
+        else if (b->algo == CLS_CONV_WINOGRAD)
+            CLS_TRY(cls_conv3x3_winograd_forward(ctx, in, c->cout, b->in, b->winograd, b->bias,
+                                                 true, b->out));
         else
             CLS_TRY(cls_conv3x3_forward(ctx, in, c->cout, b->in, b->weight, b->bias, true, b->out));
         CLS_CHECK_CL(clFinish(ctx->queue), "clFinish");
@@ -99,20 +106,28 @@ static cls_status bench_conv(cls_ctx *ctx, const conv_case *c, const bench_optio
     CLS_TRY(random_buffer(ctx, (size_t)c->cout, 4, &b.bias));
     CLS_TRY(random_buffer(ctx, (size_t)c->cout * plane, 5, &b.out));
     CLS_TRY(cls_conv3x3_flip_weights(ctx, c->cin, c->cout, b.weight, b.flipped));
+    b.algo = cls_conv3x3_choose(ctx, (cls_shape){1, c->cin, c->h, c->w}, c->cout);
+    if (b.algo == CLS_CONV_WINOGRAD) {
+        const size_t count = cls_conv3x3_winograd_weight_count(c->cin, c->cout);
+        CLS_TRY(cls_buffer_create(ctx, count * sizeof(float), "Winograd weights", &b.winograd));
+        CLS_TRY(cls_conv3x3_winograd_weights(ctx, c->cin, c->cout, b.weight, b.winograd));
+    }
     double fwd = 0, bwd = 0;
     CLS_TRY(time_conv(ctx, c, false, o->repeats, &b, &fwd));
     CLS_TRY(time_conv(ctx, c, true, o->repeats, &b, &bwd));
+    /* Direct-convolution FLOPs for either algorithm, so the rates compare. */
     const double flops = 2.0 * 9.0 * c->cin * c->cout * (double)plane;
+    const char *algo = cls_conv_algo_name(b.algo);
     if (o->json)
-        printf("%s{\"op\": \"conv3x3\", \"cin\": %d, \"cout\": %d, \"h\": %d, \"w\": %d, "
-               "\"forward_s\": %.6f, \"forward_gflops\": %.2f, \"backward_data_s\": %.6f, "
-               "\"backward_data_gflops\": %.2f}",
-               first ? "" : ",\n", c->cin, c->cout, c->h, c->w, fwd, flops / fwd * 1e-9, bwd,
+        printf("%s{\"op\": \"conv3x3\", \"algo\": \"%s\", \"cin\": %d, \"cout\": %d, "
+               "\"h\": %d, \"w\": %d, \"forward_s\": %.6f, \"forward_gflops\": %.2f, "
+               "\"backward_data_s\": %.6f, \"backward_data_gflops\": %.2f}",
+               first ? "" : ",\n", algo, c->cin, c->cout, c->h, c->w, fwd, flops / fwd * 1e-9, bwd,
                flops / bwd * 1e-9);
     else
-        printf("conv3x3 %4d -> %4d at %4dx%-4d  forward %8.2f ms %7.2f GFLOP/s   "
+        printf("conv3x3 %-8s %4d -> %4d at %4dx%-4d  forward %8.2f ms %7.2f GFLOP/s   "
                "backward-data %8.2f ms %7.2f GFLOP/s\n",
-               c->cin, c->cout, c->h, c->w, fwd * 1e3, flops / fwd * 1e-9, bwd * 1e3,
+               algo, c->cin, c->cout, c->h, c->w, fwd * 1e3, flops / fwd * 1e-9, bwd * 1e3,
                flops / bwd * 1e-9);
     fflush(stdout);
 fail:
@@ -214,7 +229,9 @@ static void usage(FILE *out)
                  "                     [--conv CIN,COUT,H,W]... [--model PATH --eval SIZE]...\n"
                  "Times 3x3 convolution forward and backward-data on the device (median of N\n"
                  "runs after one warm-up; default N = 5). Without --conv or --eval: 64->64 at\n"
-                 "128x128 and 256->256 at 64x64.\n"
+                 "128x128 and 256->256 at 64x64. The algorithm is the one clstyle chooses for the\n"
+                 "shape; CLSTYLE_CONV=direct|winograd forces one. GFLOP/s count the direct\n"
+                 "convolution's 2 * cin * cout * 9 * h * w operations for both.\n"
                  "--eval SIZE: one style transfer evaluation (VGG-19 forward, content, style and\n"
                  "TV losses, backward to the image) on random SIZE x SIZE images with the model\n"
                  "at PATH: median of N evaluations after W warm-up ones (default 1), and the\n"

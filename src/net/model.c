@@ -89,9 +89,35 @@ static cls_status load_conv(cls_model *m, cls_weights *w, size_t index, float *h
     CLS_TRY(expect_tensor(w, m->path, name, bshape, 1, &bias));
     CLS_TRY(upload(m, w, weight, layer->name, host, &p->weight));
     CLS_TRY(upload(m, w, bias, layer->name, host, &p->bias));
-    CLS_TRY(cls_buffer_create(m->ctx, weight->count * sizeof(float), layer->name, &p->flipped));
-    m->device_bytes += weight->count * sizeof(float);
-    CLS_TRY(cls_conv3x3_flip_weights(m->ctx, layer->cin, layer->cout, p->weight, p->flipped));
+fail:
+    return status;
+}
+
+size_t cls_model_prepare_bytes(const cls_model *m, size_t layer, cls_conv_algo algo)
+{
+    const cls_vgg_layer *l = &m->layers[layer];
+    const cls_model_layer *p = &m->params[layer];
+    if (algo == CLS_CONV_WINOGRAD)
+        return p->winograd ? 0 : cls_conv3x3_winograd_weight_count(l->cin, l->cout) * sizeof(float);
+    return p->flipped ? 0 : (size_t)l->cin * (size_t)l->cout * 9 * sizeof(float);
+}
+
+cls_status cls_model_prepare_conv(cls_model *m, size_t layer, cls_conv_algo algo)
+{
+    cls_status status = CLS_OK;
+    const cls_vgg_layer *l = &m->layers[layer];
+    cls_model_layer *p = &m->params[layer];
+    const size_t bytes = cls_model_prepare_bytes(m, layer, algo);
+    if (l->kind != CLS_LAYER_CONV || bytes == 0)
+        return CLS_OK;
+    if (algo == CLS_CONV_WINOGRAD) {
+        CLS_TRY(cls_buffer_create(m->ctx, bytes, l->name, &p->winograd));
+        CLS_TRY(cls_conv3x3_winograd_weights(m->ctx, l->cin, l->cout, p->weight, p->winograd));
+    } else {
+        CLS_TRY(cls_buffer_create(m->ctx, bytes, l->name, &p->flipped));
+        CLS_TRY(cls_conv3x3_flip_weights(m->ctx, l->cin, l->cout, p->weight, p->flipped));
+    }
+    m->device_bytes += bytes;
 fail:
     return status;
 }
@@ -142,8 +168,9 @@ void cls_model_destroy(cls_model *m)
     if (!m)
         return;
     for (size_t i = 0; m->params && i < m->layer_count; i++) {
-        cl_mem buffers[] = {m->params[i].weight, m->params[i].flipped, m->params[i].bias};
-        for (int b = 0; b < 3; b++)
+        cl_mem buffers[] = {m->params[i].weight, m->params[i].flipped, m->params[i].bias,
+                            m->params[i].winograd};
+        for (int b = 0; b < 4; b++)
             if (buffers[b])
                 clReleaseMemObject(buffers[b]);
     }

@@ -11,12 +11,13 @@
 struct cls_net {
     cls_model *model;
     cls_net_config config;
-    int last;          /* deepest layer built */
-    bool *is_tap;      /* per layer */
-    bool *fused;       /* conv layers whose ReLU runs inside the convolution */
-    cls_shape *shapes; /* output shape per layer */
-    cl_mem *outputs;   /* per layer; NULL for fused convolutions (output is the ReLU's) */
-    cl_mem grad[2];    /* ping-pong gradients, each as large as the largest activation */
+    int last;            /* deepest layer built */
+    bool *is_tap;        /* per layer */
+    bool *fused;         /* conv layers whose ReLU runs inside the convolution */
+    cls_conv_algo *algo; /* per conv layer: direct or Winograd, forward and backward */
+    cls_shape *shapes;   /* output shape per layer */
+    cl_mem *outputs;     /* per layer; NULL for fused convolutions (output is the ReLU's) */
+    cl_mem grad[2];      /* ping-pong gradients, each as large as the largest activation */
     size_t device_bytes;
 };
 
@@ -77,11 +78,18 @@ static bool fuses(const cls_model *m, const cls_net_config *c, int last, int i)
            m->layers[i + 1].kind == CLS_LAYER_RELU && !tapped(c, i);
 }
 
-/* What the plan allocates: every stored output plus two gradient buffers. */
+/* The input shape of layer i. */
+static cls_shape input_shape(const cls_net_config *c, const cls_shape *shapes, int i)
+{
+    return i > 0 ? shapes[i - 1] : (cls_shape){1, 3, c->height, c->width};
+}
+
+/* What the plan allocates: every stored output plus two gradient buffers, and the scratch
+ * space of the Winograd layers (the context's two slots, as large as the largest layer's). */
 static size_t plan_bytes(const cls_model *m, const cls_net_config *c, int last,
                          const cls_shape *shapes, size_t *largest)
 {
-    size_t total = 0;
+    size_t total = 0, scratch[2] = {0, 0};
     *largest = cls_shape_count((cls_shape){1, 3, c->height, c->width});
     for (int i = 0; i <= last; i++) {
         size_t bytes = cls_shape_count(shapes[i]) * sizeof(float);
@@ -89,8 +97,16 @@ static size_t plan_bytes(const cls_model *m, const cls_net_config *c, int last,
             *largest = bytes;
         if (!fuses(m, c, last, i))
             total += bytes;
+        const cls_shape in = input_shape(c, shapes, i);
+        if (m->layers[i].kind == CLS_LAYER_CONV &&
+            cls_conv3x3_choose(m->ctx, in, m->layers[i].cout) == CLS_CONV_WINOGRAD) {
+            size_t s[2];
+            cls_conv3x3_winograd_scratch_bytes(m->ctx, in, m->layers[i].cout, s);
+            for (int k = 0; k < 2; k++)
+                scratch[k] = s[k] > scratch[k] ? s[k] : scratch[k];
+        }
     }
-    return total + 2 * *largest;
+    return total + 2 * *largest + scratch[0] + scratch[1];
 }
 
 cls_status cls_net_plan_bytes(const cls_model *model, const cls_net_config *config, size_t *bytes)
@@ -113,7 +129,10 @@ static cls_status check_fits(const cls_net *net, size_t largest)
 {
     const cls_device_info *d = &net->model->ctx->info;
     const double mib = 1024.0 * 1024.0;
-    const size_t weights = net->model->device_bytes;
+    size_t weights = net->model->device_bytes; /* with the derived weights still to make */
+    for (int i = 0; i <= net->last; i++)
+        if (net->model->layers[i].kind == CLS_LAYER_CONV)
+            weights += cls_model_prepare_bytes(net->model, (size_t)i, net->algo[i]);
     if (largest > d->max_alloc_bytes || net->device_bytes + weights > d->global_mem_bytes)
         return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
                          "a %dx%d image needs %.0f MiB of device memory for activations "
@@ -137,6 +156,8 @@ static cls_status allocate(cls_net *net, size_t largest)
     }
     for (int g = 0; g < 2; g++)
         CLS_TRY(cls_buffer_create(ctx, largest, "gradients", &net->grad[g]));
+    for (int i = 0; i <= net->last; i++)
+        CLS_TRY(cls_model_prepare_conv(net->model, (size_t)i, net->algo[i]));
 fail:
     return status;
 }
@@ -156,12 +177,20 @@ cls_status cls_net_create(cls_model *model, const cls_net_config *config, cls_ne
     net->fused = calloc(n, sizeof *net->fused);
     net->shapes = calloc(n, sizeof *net->shapes);
     net->outputs = calloc(n, sizeof *net->outputs);
-    CLS_CHECK_ALLOC(net->is_tap && net->fused && net->shapes && net->outputs ? net : NULL,
+    net->algo = calloc(n, sizeof *net->algo);
+    CLS_CHECK_ALLOC(net->is_tap && net->fused && net->shapes && net->outputs && net->algo ? net
+                                                                                          : NULL,
                     "the network plan");
     CLS_TRY(layer_shapes(model, config, net->last, net->shapes));
     for (int i = 0; i <= net->last; i++) {
         net->is_tap[i] = tapped(config, i);
         net->fused[i] = fuses(model, config, net->last, i);
+        if (model->layers[i].kind == CLS_LAYER_CONV) {
+            net->algo[i] = cls_conv3x3_choose(model->ctx, input_shape(config, net->shapes, i),
+                                              model->layers[i].cout);
+            cls_log(model->ctx, CLS_LOG_DEBUG, "%s: %s convolution", model->layers[i].name,
+                    cls_conv_algo_name(net->algo[i]));
+        }
     }
     net->device_bytes = plan_bytes(model, config, net->last, net->shapes, &largest);
     CLS_TRY(check_fits(net, largest));
@@ -188,6 +217,7 @@ void cls_net_destroy(cls_net *net)
     free(net->fused);
     free(net->shapes);
     free(net->outputs);
+    free(net->algo);
     free(net);
 }
 
@@ -209,6 +239,9 @@ static cls_status forward_layer(cls_net *net, int i, cl_mem input, cls_shape in)
     const cls_model_layer *p = &net->model->params[i];
     switch (layer->kind) {
     case CLS_LAYER_CONV:
+        if (net->algo[i] == CLS_CONV_WINOGRAD)
+            return cls_conv3x3_winograd_forward(ctx, in, layer->cout, input, p->winograd, p->bias,
+                                                net->fused[i], output_of(net, i));
         return cls_conv3x3_forward(ctx, in, layer->cout, input, p->weight, p->bias, net->fused[i],
                                    output_of(net, i));
     case CLS_LAYER_RELU:
@@ -252,8 +285,7 @@ static cls_status backward_layer(cls_net *net, int i, cl_mem *grad, cl_mem *othe
     cls_status status = CLS_OK;
     cls_ctx *ctx = net->model->ctx;
     const cls_vgg_layer *layer = &net->model->layers[i];
-    const cls_shape in =
-        i > 0 ? net->shapes[i - 1] : (cls_shape){1, 3, net->config.height, net->config.width};
+    const cls_shape in = input_shape(&net->config, net->shapes, i);
     switch (layer->kind) {
     case CLS_LAYER_RELU:
         /* The mask is this ReLU's output: positive exactly where its input was. */
@@ -264,8 +296,12 @@ static cls_status backward_layer(cls_net *net, int i, cl_mem *grad, cl_mem *othe
         break;
     case CLS_LAYER_CONV: {
         cl_mem target = i == 0 ? grad_image : *other;
-        CLS_TRY(cls_conv3x3_backward_data(ctx, in, layer->cout, *grad,
-                                          net->model->params[i].flipped, target));
+        const cls_model_layer *p = &net->model->params[i];
+        if (net->algo[i] == CLS_CONV_WINOGRAD)
+            CLS_TRY(cls_conv3x3_winograd_backward_data(ctx, in, layer->cout, *grad, p->winograd,
+                                                       target));
+        else
+            CLS_TRY(cls_conv3x3_backward_data(ctx, in, layer->cout, *grad, p->flipped, target));
         break;
     }
     }

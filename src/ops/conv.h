@@ -1,5 +1,6 @@
 /* 3x3 convolution (stride 1, zero padding 1): forward with bias and optional ReLU, and the
- * gradient with respect to the input. */
+ * gradient with respect to the input; directly, or by Winograd F(4x4, 3x3) with weights
+ * transformed once per layer. */
 #ifndef CLS_OPS_CONV_H
 #define CLS_OPS_CONV_H
 
@@ -20,5 +21,44 @@ cls_status cls_conv3x3_flip_weights(cls_ctx *ctx, int cin, int cout, cl_mem weig
  * (before any ReLU: apply cls_relu_backward first). Overwrites grad_input. */
 cls_status cls_conv3x3_backward_data(cls_ctx *ctx, cls_shape in, int cout, cl_mem grad_output,
                                      cl_mem flipped_weight, cl_mem grad_input);
+
+/* ---------------------------------------------------------------------------------------
+ * Winograd F(4x4, 3x3) (cl/winograd.cl): the same results within float rounding (up to
+ * about 1e-5 relative), with 4x fewer multiplications in the channel mixing. Temporary
+ * buffers come from the context's scratch slots, bounded by tunables.wino_scratch_bytes.
+ * ------------------------------------------------------------------------------------- */
+
+typedef enum cls_conv_algo {
+    CLS_CONV_DIRECT,
+    CLS_CONV_WINOGRAD,
+} cls_conv_algo;
+
+/* The algorithm for a layer of this shape on ctx's device: $CLSTYLE_CONV=direct|winograd
+ * forces one (anything else, or unset, is auto), else the device's measured rule
+ * (runtime/tunables.c). The same choice serves forward and backward. */
+cls_conv_algo cls_conv3x3_choose(const cls_ctx *ctx, cls_shape in, int cout);
+
+/* "direct" or "winograd". */
+const char *cls_conv_algo_name(cls_conv_algo algo);
+
+/* Floats in the transformed weights of a cin -> cout layer: 36 * cout * cin. */
+size_t cls_conv3x3_winograd_weight_count(int cin, int cout);
+
+/* u[36][cout][cin] = G g G^T from weight[cout][cin][3][3]: once per layer. */
+cls_status cls_conv3x3_winograd_weights(cls_ctx *ctx, int cin, int cout, cl_mem weight, cl_mem u);
+
+/* As cls_conv3x3_forward, with the transformed weights u. */
+cls_status cls_conv3x3_winograd_forward(cls_ctx *ctx, cls_shape in, int cout, cl_mem input,
+                                        cl_mem u, cl_mem bias, bool relu, cl_mem output);
+
+/* As cls_conv3x3_backward_data, with the same transformed weights u as the forward pass:
+ * the exact adjoint of cls_conv3x3_winograd_forward. Overwrites grad_input. */
+cls_status cls_conv3x3_winograd_backward_data(cls_ctx *ctx, cls_shape in, int cout,
+                                              cl_mem grad_output, cl_mem u, cl_mem grad_input);
+
+/* Bytes of the two scratch buffers (CLS_SCRATCH_WINO_A and _B) the Winograd passes of this
+ * layer use in either direction, for planning device memory. */
+void cls_conv3x3_winograd_scratch_bytes(const cls_ctx *ctx, cls_shape in, int cout,
+                                        size_t bytes[2]);
 
 #endif

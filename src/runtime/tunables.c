@@ -2,15 +2,65 @@
 #include "runtime/tunables.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 cls_tunables cls_tunables_for(const cls_device_info *device)
 {
     (void)device; /* one setting fits every device measured so far; see the perf issue */
-    return (cls_tunables){.conv_cout_tile = 8, .reduce_group = 64};
+    cls_tunables t = {
+        .conv_cout_tile = 8,
+        .reduce_group = 64,
+        .wino_gemm_rows = 16,
+        /* PoCL's own choice for the transforms (up to 4096 work-items a group) overflows
+         * its stack with their float8 arrays; 8 is as fast as 1 to 32 measured. */
+        .wino_group = 8,
+        /* One work-group per 16-column block of the GEMM, over all its row blocks, so the
+         * block's column strip of the transformed data stays in cache while every row block
+         * uses it: 1.4-1.7x for 64 and 256 channels (e.g. 256 -> 256 at 128x128: 26 -> 45
+         * GFLOP/s in the GEMM), the same for 512, against PoCL's own choice. */
+        .wino_gemm_column = true,
+        .wino_clblast = false,
+        /* Two buffers of at most this: about 47 MiB together for VGG-19 at 512x512 (the
+         * largest layers split into chunks of 19 tile rows), which keeps a default 512x512
+         * run with its weights and transformed weights at 1428 MiB. 32 MiB each measured
+         * the same within noise; 16 and 8 MiB cost 10-15% and 25-40% in the backward pass
+         * of conv1_2 and conv2_1 (more halo rows, more launches). */
+        .wino_scratch_bytes = (size_t)24 << 20,
+        /* When Winograd beats the direct kernel (forward + backward-data, clstyle-bench
+         * --conv, medians of 9 on the 2-core EPYC PoCL device, direct vs Winograd):
+         *   3 -> 64 at 256x256    44 vs 69 ms   (conv1_1: 3 input channels, direct wins)
+         *   512 -> 512 at 4x4     24 vs 35 ms   (1 tile, padded to a 16-column GEMM block;
+         *                                        streaming U, 4x the weights, dominates)
+         *   512 -> 512 at 8x8     54 vs 36 ms   (4 tiles)
+         *   16 -> 16 at 16x16     0.10 vs 0.18  (16 tiles x 16 channels: tiny either way)
+         *   64 -> 64 at 8x8       0.46 vs 0.44  (break-even)
+         *   16 -> 16 at 32x32     0.34 vs 0.21
+         *   64 -> 64 at 16x16     1.25 vs 0.95
+         *   256 -> 256 at 12x12   32 vs 7 ms
+         * and every VGG-19 layer but conv1_1 at 256x256 and 512x512 (2-5x, see the commit
+         * log). */
+        .wino_min_channels = 16,
+        .wino_min_tiles = 4,
+        .wino_min_work = 1024,
+    };
+    /* For benchmarks: the Winograd scratch budget, and the channel mixing by CLBlast or by
+     * the wino_gemm kernel. */
+    const char *scratch = getenv("CLSTYLE_WINO_SCRATCH_MIB");
+    if (scratch && atoi(scratch) > 0)
+        t.wino_scratch_bytes = (size_t)atoi(scratch) << 20;
+    const char *gemm = getenv("CLSTYLE_WINO_GEMM");
+    if (gemm && strcmp(gemm, "clblast") == 0)
+        t.wino_clblast = true;
+    else if (gemm && strcmp(gemm, "kernel") == 0)
+        t.wino_clblast = false;
+    return t;
 }
 
 void cls_tunables_prelude(const cls_tunables *t, char *buf, size_t size)
 {
-    snprintf(buf, size, "#define CONV_COUT_TILE %d\n#define REDUCE_GROUP %d\n", t->conv_cout_tile,
-             t->reduce_group);
+    snprintf(buf, size,
+             "#define CONV_COUT_TILE %d\n#define REDUCE_GROUP %d\n"
+             "#define WINO_GEMM_ROWS %d\n",
+             t->conv_cout_tile, t->reduce_group, t->wino_gemm_rows);
 }

@@ -5,11 +5,23 @@
 
 #include "clstyle.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct cls_tunables {
     int conv_cout_tile; /* output channels per work-item in conv3x3_forward */
     int reduce_group;   /* work-group size of the loss reductions (a power of two) */
+
+    /* Winograd F(4x4, 3x3) convolution (cl/winograd.cl, ops/conv_winograd.c). */
+    int wino_gemm_rows;        /* rows of the channel-mixing product per work-item */
+    int wino_group;            /* work-group size (dimension 0) of the transform kernels */
+    bool wino_gemm_column;     /* a wino_gemm work-group is one column block, all its rows */
+    bool wino_clblast;         /* channel mixing with CLBlast instead of wino_gemm */
+    size_t wino_scratch_bytes; /* each of the two transformed buffers at most (one tile row
+                                  of the layer is the minimum) */
+    int wino_min_channels;     /* Winograd only when cin and cout are at least this */
+    int wino_min_tiles;        /* ... and the image has at least this many 4x4 tiles */
+    int wino_min_work;         /* ... and tiles * min(cin, cout) is at least this */
 } cls_tunables;
 
 cls_tunables cls_tunables_for(const cls_device_info *device);
