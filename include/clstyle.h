@@ -232,7 +232,8 @@ void cls_model_destroy(cls_model *model); /* NULL is a no-op */
 /* "vgg19" or "vgg16". */
 const char *cls_model_arch(const cls_model *model);
 
-/* Device memory the loaded weights take, in bytes (add it to cls_transfer_plan_bytes). */
+/* Device memory the model holds now, in bytes: the loaded weights and the derived weights
+ * made so far (add it to cls_transfer_plan_bytes). */
 size_t cls_model_device_bytes(const cls_model *model);
 
 /* Where clstyle looks for weights when none are named: $CLSTYLE_MODEL, else
@@ -348,8 +349,10 @@ typedef struct cls_transfer_result {
     double seconds;                  /* the optimisation (targets excluded) */
 } cls_transfer_result;
 
-/* Device memory a run would allocate for a content image of width x height (weights
- * excluded), without allocating. */
+/* Device memory a run would allocate for a content image of width x height, without
+ * allocating: activations, optimiser state, scratch, and the derived weights (Winograd-
+ * transformed or flipped) the model does not hold yet; the loaded weights themselves are
+ * cls_model_device_bytes. */
 cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height,
                                    const cls_transfer_params *params, size_t *bytes);
 

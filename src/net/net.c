@@ -125,6 +125,27 @@ fail:
     return status;
 }
 
+cls_status cls_net_derived_weight_bytes(const cls_model *model, const cls_net_config *config,
+                                        size_t *bytes)
+{
+    cls_status status = CLS_OK;
+    int last = 0;
+    CLS_TRY(deepest_tap(model, config, &last));
+    cls_shape *shapes = calloc((size_t)last + 1, sizeof *shapes);
+    CLS_CHECK_ALLOC(shapes, "layer shapes");
+    status = layer_shapes(model, config, last, shapes);
+    *bytes = 0;
+    for (int i = 0; status == CLS_OK && i <= last; i++)
+        if (model->layers[i].kind == CLS_LAYER_CONV)
+            *bytes += cls_model_prepare_bytes(
+                model, (size_t)i,
+                cls_conv3x3_choose(model->ctx, input_shape(config, shapes, i),
+                                   model->layers[i].cout));
+    free(shapes);
+fail:
+    return status;
+}
+
 static cls_status check_fits(const cls_net *net, size_t largest)
 {
     const cls_device_info *d = &net->model->ctx->info;

@@ -26,6 +26,10 @@ void cls_net_destroy(cls_net *net);
 
 /* Device bytes for activations and gradients, without allocating anything. */
 cls_status cls_net_plan_bytes(const cls_model *model, const cls_net_config *config, size_t *bytes);
+/* The derived weights (Winograd-transformed or flipped) such a network would still have to
+ * add to the model: they are made when the first network needs them and kept. */
+cls_status cls_net_derived_weight_bytes(const cls_model *model, const cls_net_config *config,
+                                        size_t *bytes);
 size_t cls_net_device_bytes(const cls_net *net);
 
 /* Runs the network on image (1 x 3 x H x W, mean-subtracted RGB in 0..255 units). */

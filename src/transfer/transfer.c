@@ -186,9 +186,10 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
     run->n = (size_t)3 * width * height;
     CLS_TRY(check_params(params));
     CLS_TRY(resolve_layers(run));
-    size_t net = 0, style_net = 0, slots = 2 * run->n * sizeof(float);
+    size_t net = 0, style_net = 0, derived = 0, slots = 2 * run->n * sizeof(float);
     cls_net_config config = net_config(run);
     CLS_TRY(cls_net_plan_bytes(model, &config, &net));
+    CLS_TRY(cls_net_derived_weight_bytes(model, &config, &derived));
     config.taps = run->style_layers.index;
     config.tap_count = run->style_layers.count;
     CLS_TRY(cls_net_plan_bytes(model, &config, &style_net)); /* a style image of this size */
@@ -198,7 +199,7 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
         slots += content_target_bytes(run, run->content[i].layer);
     /* Style images are processed (and their networks freed) before the optimiser starts. */
     const size_t optimising = net + optimizer_bytes(params, run->n);
-    *bytes = slots + (style_net > optimising ? style_net : optimising);
+    *bytes = derived + slots + (style_net > optimising ? style_net : optimising);
 fail:
     free(run);
     return status;
