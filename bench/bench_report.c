@@ -20,9 +20,9 @@ typedef struct conv_layer {
 } conv_layer;
 
 static const conv_layer vgg19_convs[] = {
-    {"conv1_1", 3, 64, 1, 1},       {"conv1_2", 64, 64, 1, 1},     {"conv2_1", 64, 128, 2, 1},
-    {"conv2_2", 128, 128, 2, 1},    {"conv3_1", 128, 256, 4, 1},   {"conv3_2-4", 256, 256, 4, 3},
-    {"conv4_1", 256, 512, 8, 1},    {"conv4_2-4", 512, 512, 8, 3}, {"conv5_1", 512, 512, 16, 1},
+    {"conv1_1", 3, 64, 1, 1},    {"conv1_2", 64, 64, 1, 1},     {"conv2_1", 64, 128, 2, 1},
+    {"conv2_2", 128, 128, 2, 1}, {"conv3_1", 128, 256, 4, 1},   {"conv3_2-4", 256, 256, 4, 3},
+    {"conv4_1", 256, 512, 8, 1}, {"conv4_2-4", 512, 512, 8, 3}, {"conv5_1", 512, 512, 16, 1},
 };
 
 /* The five default style layers (channels, size divisor) and the content layer conv4_2. */
@@ -32,8 +32,8 @@ typedef struct tap_layer {
 } tap_layer;
 
 static const tap_layer style_taps[] = {
-    {"relu1_1", 64, 1}, {"relu2_1", 128, 2}, {"relu3_1", 256, 4}, {"relu4_1", 512, 8},
-    {"relu5_1", 512, 16},
+    {"relu1_1", 64, 1},  {"relu2_1", 128, 2},  {"relu3_1", 256, 4},
+    {"relu4_1", 512, 8}, {"relu5_1", 512, 16},
 };
 static const tap_layer content_tap = {"conv4_2", 512, 8};
 
@@ -195,8 +195,8 @@ fail:
     return status;
 }
 
-static cls_status bench_content_loss(cls_ctx *ctx, const bench_options *o, int size,
-                                     bench_out *out, size_totals *totals)
+static cls_status bench_content_loss(cls_ctx *ctx, const bench_options *o, int size, bench_out *out,
+                                     size_totals *totals)
 {
     cls_status status = CLS_OK;
     const int hw = size / content_tap.div;
@@ -213,8 +213,7 @@ static cls_status bench_content_loss(cls_ctx *ctx, const bench_options *o, int s
                "\"count\": %zu, \"s\": %.6f}",
                content_tap.name, size, j.count, loss);
     else
-        printf("loss  %-8s content, %7zu values %9.3f ms\n", content_tap.name, j.count,
-               loss * 1e3);
+        printf("loss  %-8s content, %7zu values %9.3f ms\n", content_tap.name, j.count, loss * 1e3);
     fflush(stdout);
 fail:
     release(&j.gram, 1);
@@ -271,9 +270,8 @@ static cls_status run_transfer(cls_ctx *ctx, cls_model *model, int size, cls_opt
     t->done = 0;
     t->elapsed = calloc((size_t)iterations, sizeof *t->elapsed);
     t->evals = calloc((size_t)iterations, sizeof *t->evals);
-    cls_status status = t->elapsed && t->evals
-                            ? CLS_OK
-                            : cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "timings");
+    cls_status status =
+        t->elapsed && t->evals ? CLS_OK : cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "timings");
     if (status == CLS_OK)
         status = bench_random_image(size, 11, &content);
     if (status == CLS_OK)
@@ -516,8 +514,8 @@ static cls_status report_size(cls_ctx *ctx, cls_model *model, int size, const be
         const double sum = totals.conv_fwd + totals.conv_bwd + totals.gram + totals.loss;
         printf("ops per evaluation: conv forward %.0f ms + conv backward-data %.0f ms + Gram "
                "%.0f ms + losses %.0f ms = %.0f ms",
-               totals.conv_fwd * 1e3, totals.conv_bwd * 1e3, totals.gram * 1e3,
-               totals.loss * 1e3, sum * 1e3);
+               totals.conv_fwd * 1e3, totals.conv_bwd * 1e3, totals.gram * 1e3, totals.loss * 1e3,
+               sum * 1e3);
         if (eval_s > 0)
             printf(" (%.0f%% of the measured evaluation; the rest: ReLU and pooling "
                    "backward, fills, TV)",
