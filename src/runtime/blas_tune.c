@@ -14,10 +14,13 @@
 
 /* Candidates in the order they are tried (a budget stops the list early): names not given
  * keep the value in use. CPU-friendly ones first (no local memory, wide vectors, 8x8 work
- * groups of 8x8 outputs each, as PoCL vectorises across work-items), GPU-style ones after;
- * on GPUs the order is reversed. Each is checked against the kernel's constraints first. */
+ * groups of 8x8 or 4x4 outputs each, as PoCL vectorises across work-items; 32x32 tiles give
+ * a 64 x 64 Gram matrix four work-groups, one per core or more), GPU-style ones after; on
+ * GPUs the order is reversed. Each is checked against the kernel's constraints first. */
 static const char *const xgemm_candidates[] = {
     "GEMMK=0 KREG=1 MWG=64 NWG=64 KWG=32 MDIMC=8 NDIMC=8 MDIMA=8 NDIMB=8 KWI=2 VWM=8 VWN=8 "
+    "STRM=0 STRN=0 SA=0 SB=0",
+    "GEMMK=0 KREG=1 MWG=32 NWG=32 KWG=32 MDIMC=8 NDIMC=8 MDIMA=8 NDIMB=8 KWI=2 VWM=4 VWN=4 "
     "STRM=0 STRN=0 SA=0 SB=0",
     "GEMMK=0 KREG=1 MWG=64 NWG=64 KWG=16 MDIMC=4 NDIMC=8 MDIMA=4 NDIMB=8 KWI=2 VWM=16 VWN=8 "
     "STRM=0 STRN=0 SA=0 SB=0",
@@ -29,7 +32,7 @@ static const char *const xgemm_candidates[] = {
     "STRM=0 STRN=0 SA=0 SB=0",
     "GEMMK=0 KREG=1 MWG=64 NWG=128 KWG=16 MDIMC=8 NDIMC=16 MDIMA=8 NDIMB=16 KWI=2 VWM=8 VWN=8 "
     "STRM=0 STRN=0 SA=0 SB=0",
-    "GEMMK=0 KREG=1 MWG=32 NWG=32 KWG=32 MDIMC=8 NDIMC=8 MDIMA=8 NDIMB=8 KWI=2 VWM=4 VWN=4 "
+    "GEMMK=0 KREG=1 MWG=16 NWG=16 KWG=32 MDIMC=4 NDIMC=4 MDIMA=4 NDIMB=4 KWI=2 VWM=4 VWN=4 "
     "STRM=0 STRN=0 SA=0 SB=0",
     "GEMMK=0 KREG=1 MWG=64 NWG=64 KWG=64 MDIMC=8 NDIMC=8 MDIMA=8 NDIMB=8 KWI=8 VWM=8 VWN=8 "
     "STRM=0 STRN=0 SA=0 SB=0",
