@@ -5,9 +5,10 @@
 # optimiser's own work and a real L-BFGS iteration) side by side. Builds nothing.
 #
 #   bench/compare.sh [CLSTYLE_BENCH [MODEL]] [--sizes "256 512"] [--repeats N] [--warmup W]
-#                    [--eval-only]
+#                    [--eval-only] [--save DIR]
 #
 # --eval-only: only the evaluations (what this script did before the per-op report; faster).
+# --save DIR: keep both sides' JSON (clstyle.json, torch.json) in DIR.
 # Without CLSTYLE_BENCH: the newest build*/bench/clstyle-bench. Without MODEL: random VGG-19
 # weights from build*/tests/make-weights (seed 1) in a temporary directory. Both sides use
 # the same weight file. Extra clstyle-bench options (e.g. -d gpu) through $CLSTYLE_BENCH_ARGS,
@@ -20,6 +21,7 @@ sizes="256 512"
 repeats=3
 warmup=1
 eval_only=0
+save=
 positional=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -27,7 +29,8 @@ while [ $# -gt 0 ]; do
     --repeats) repeats=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --eval-only) eval_only=1; shift ;;
-    -h | --help) sed -n '2,16p' "$0"; exit 0 ;;
+    --save) save=$2; shift 2 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) positional+=("$1"); shift ;;
     esac
 done
@@ -76,6 +79,10 @@ echo "clstyle: $bench" >&2
 echo "pytorch: $here/peer/torch_gatys.py" >&2
 # shellcheck disable=SC2086
 python3 "$here/peer/torch_gatys.py" ${TORCH_ARGS:-} "${torch_args[@]}" >"$tmp/torch.json"
+
+if [ -n "$save" ]; then
+    mkdir -p "$save" && cp "$tmp/clstyle.json" "$tmp/torch.json" "$save/"
+fi
 
 python3 - "$tmp/clstyle.json" "$tmp/torch.json" <<'PY'
 import json, sys

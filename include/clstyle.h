@@ -233,7 +233,8 @@ cls_status cls_ctx_self_check(cls_ctx *ctx);
 /* Passed to the progress callback after each candidate and at each stage. */
 typedef struct cls_tune_progress {
     const char *stage;   /* "baseline", "Xgemm", "XgemmDirect", "routing" */
-    int candidate;       /* 1-based within the stage; 0 for stage messages */
+    int candidate;       /* 1-based within the stage; 0 for stage messages and the parameters
+                          * in use; -1, -2, ... for the best few timed again at the end */
     int candidates;      /* candidates the stage has (it may stop early on the budget) */
     const char *params;  /* the candidate's parameters, "MWG=64 NWG=64 ..." */
     double gflops;       /* its rate on the search shapes; 0 when rejected */
@@ -252,6 +253,9 @@ typedef struct cls_tune_params {
      * smallest size; the before/after report covers all. */
     const int *sizes;
     int size_count;
+    /* 2 or 4: also tune for the batched products of Winograd F(m x m, 3 x 3) convolution of
+     * VGG-19's layers (Cout x tiles = (Cout x Cin)(Cin x tiles)); 0: Gram shapes only. */
+    int winograd_tile;
     cls_tune_progress_fn progress; /* NULL: none */
     void *progress_user;
 } cls_tune_params;
@@ -259,11 +263,12 @@ typedef struct cls_tune_params {
 /* 120 s, sizes 256 and 512, no callback. */
 cls_tune_params cls_tune_params_default(void);
 
-enum { CLS_TUNE_MAX_SHAPES = 32 };
+enum { CLS_TUNE_MAX_SHAPES = 64 };
 
 /* One GEMM of the workload: row-major M x N = (M x K)(K x N). */
 typedef struct cls_tune_shape {
-    char what[48]; /* "relu1_1 256 Gram" (F F^T) or "relu1_1 256 Gram grad" (S F) */
+    /* "relu1_1 256 Gram" (F F^T), "relu1_1 256 Gram grad" (S F) or "conv 64->64 256 F(4)" */
+    char what[48];
     int m, n, k;
     /* Median of 3 runs each: before with the parameters in use, after with the winning
      * kernel of the path the new switch size picks for the shape. */

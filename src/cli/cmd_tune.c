@@ -10,11 +10,13 @@ typedef struct tune_cli {
     cls_cli_common common;
     double budget;
     int sizes[3], nsizes;
+    int winograd;
 } tune_cli;
 
 static void print_usage(FILE *out)
 {
-    fputs("Usage: clstyle tune [-d SPEC] [--time-budget S] [--sizes N[,N...]] [-v|-q]\n"
+    fputs("Usage: clstyle tune [-d SPEC] [--time-budget S] [--sizes N[,N...]] [--winograd M]\n"
+          "                    [-v|-q]\n"
           "Searches CLBlast's GEMM parameters (Xgemm, XgemmDirect and the size at which it\n"
           "switches between them) for the device, on the shapes of the Gram matrices of a\n"
           "style transfer at the given image sizes (256,512), checking every candidate's\n"
@@ -23,6 +25,8 @@ static void print_usage(FILE *out)
           "  -d, --device SPEC      the device (see `clstyle devices`)\n"
           "      --time-budget S    seconds for the whole search (120)\n"
           "      --sizes N[,N...]   image sizes whose Gram shapes are tuned, 1 to 3 (256,512)\n"
+          "      --winograd M       also the batched products of Winograd F(MxM,3x3)\n"
+          "                         convolution (M = 2 or 4) of VGG-19's layers\n"
           "  -v, --verbose          every candidate's parameters\n"
           "  -q, --quiet            only the result\n",
           out);
@@ -31,13 +35,10 @@ static void print_usage(FILE *out)
 static int parse(int argc, char **argv, tune_cli *t, bool *help)
 {
     static const struct option options[] = {
-        {"device", required_argument, NULL, 'd'},
-        {"time-budget", required_argument, NULL, 'b'},
-        {"sizes", required_argument, NULL, 's'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"quiet", no_argument, NULL, 'q'},
-        {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0},
+        {"device", required_argument, NULL, 'd'}, {"time-budget", required_argument, NULL, 'b'},
+        {"sizes", required_argument, NULL, 's'},  {"winograd", required_argument, NULL, 'w'},
+        {"verbose", no_argument, NULL, 'v'},      {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
     };
     opterr = 0;
     optind = 1;
@@ -102,6 +103,8 @@ static void on_progress(void *user, const cls_tune_progress *p)
     }
     if (p->candidate == 0)
         fprintf(stderr, "[%5.1f s] %-11s  in use ", p->elapsed_s, p->stage);
+    else if (p->candidate < 0)
+        fprintf(stderr, "[%5.1f s] %-11s again %d ", p->elapsed_s, p->stage, -p->candidate);
     else
         fprintf(stderr, "[%5.1f s] %-11s %2d/%-2d ", p->elapsed_s, p->stage, p->candidate,
                 p->candidates);
@@ -109,9 +112,9 @@ static void on_progress(void *user, const cls_tune_progress *p)
         fprintf(stderr, "%7.2f GFLOP/s (best %.2f)", p->gflops, p->best_gflops);
     else
         fprintf(stderr, "rejected: %s", p->note ? p->note : "failed");
-    if (p->candidate == 0)
+    if (p->candidate <= 0)
         fprintf(stderr, "  %s", p->note ? p->note : "");
-    if (t->common.verbosity > 0 || p->candidate == 0)
+    if (t->common.verbosity > 0 || p->candidate <= 0)
         fprintf(stderr, "\n            %s", p->params);
     fputc('\n', stderr);
 }
@@ -168,6 +171,7 @@ int cls_cmd_tune(int argc, char **argv)
         tp.sizes = t.sizes;
         tp.size_count = t.nsizes;
     }
+    tp.winograd_tile = t.winograd;
     tp.progress = on_progress;
     tp.progress_user = &t;
     cls_tune_result *result = calloc(1, sizeof *result);

@@ -114,7 +114,9 @@ static void report(tuner *t, const char *stage, int candidate, int candidates, c
 
 /* ---- running one GEMM as ops/gram.c does ---- */
 
-static cls_status run_gemm(tuner *t, const gemm_shape *s, cl_mem a, cl_mem b, cl_mem c)
+/* beta: 1 for the workload's products that are not Gram matrices (the style loss adds its
+ * gradient into the feature gradient), 0 for validation (repeatable results). */
+static cls_status run_gemm(tuner *t, const gemm_shape *s, cl_mem a, cl_mem b, cl_mem c, float beta)
 {
     cls_status status = CLS_OK;
     cls_ctx *ctx = t->ctx;
@@ -126,7 +128,7 @@ static cls_status run_gemm(tuner *t, const gemm_shape *s, cl_mem a, cl_mem b, cl
                        s->what);
     else
         CLS_CHECK_BLAS(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
-                                    m, n, k, 0.5f, b, 0, k, a, 0, n, 0.0f, c, 0, n, &ctx->queue,
+                                    m, n, k, 0.5f, b, 0, k, a, 0, n, beta, c, 0, n, &ctx->queue,
                                     NULL),
                        s->what);
 fail:
@@ -143,12 +145,12 @@ static cls_status time_shapes(tuner *t, int first, int count, int passes, bool u
     if (passes > 8)
         passes = 8;
     for (int i = first; i < first + count; i++)
-        CLS_TRY(run_gemm(t, &t->shapes[i], t->a, t->b, t->c));
+        CLS_TRY(run_gemm(t, &t->shapes[i], t->a, t->b, t->c, 1.0f));
     CLS_CHECK_CL(clFinish(t->ctx->queue), "clFinish");
     for (int i = first; i < first + count; i++) {
         for (int p = 0; p < passes; p++) {
             double start = cls_now_seconds();
-            CLS_TRY(run_gemm(t, &t->shapes[i], t->a, t->b, t->c));
+            CLS_TRY(run_gemm(t, &t->shapes[i], t->a, t->b, t->c, 1.0f));
             CLS_CHECK_CL(clFinish(t->ctx->queue), "clFinish");
             runs[p] = cls_now_seconds() - start;
         }
@@ -285,7 +287,7 @@ static cls_status validate(tuner *t, float **reference, bool *good)
     for (int v = 0; v < 2; v++) {
         const gemm_shape *s = &validation[v];
         const size_t count = (size_t)s->m * (size_t)s->n;
-        CLS_TRY(run_gemm(t, s, t->va, t->vb, t->vc));
+        CLS_TRY(run_gemm(t, s, t->va, t->vb, t->vc, 0.0f));
         CLS_CHECK_CL(clEnqueueReadBuffer(t->ctx->queue, t->vc, CL_TRUE, 0, count * sizeof(float),
                                          t->host, 0, NULL, NULL),
                      "reading a validation product");
@@ -357,8 +359,17 @@ static cls_status make_shapes(tuner *t)
                              sizes[i]);
     }
     qsort(sizes, (size_t)count, sizeof sizes[0], compare_ints);
+    /* VGG-19's distinct conv shapes to relu5_1 (in, out channels, size divisor) for the
+     * batched products of Winograd F(m x m, 3 x 3): Cout x tiles = (Cout x Cin)(Cin x tiles),
+     * one product standing for the (m + 2)^2 of a layer. */
+    static const int convs[][3] = {{3, 64, 1},    {64, 64, 1},   {64, 128, 2},
+                                   {128, 128, 2}, {128, 256, 4}, {256, 256, 4},
+                                   {256, 512, 8}, {512, 512, 8}, {512, 512, 16}};
+    const int tile = t->p.winograd_tile;
+    if (tile != 0 && tile != 2 && tile != 4)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "tuning: Winograd tile %d is not 2 or 4", tile);
     t->nshapes = 0;
-    for (int i = 0; i < count; i++)
+    for (int i = 0; i < count; i++) {
         for (int l = 0; l < 5; l++)
             for (int g = 0; g < 2; g++) {
                 gemm_shape *s = &t->shapes[t->nshapes++];
@@ -371,7 +382,20 @@ static cls_status make_shapes(tuner *t)
                 snprintf(s->what, sizeof s->what, "%s %d Gram%s", layers[l].name, sizes[i],
                          s->gram ? "" : " grad");
             }
-    t->nsearch = 10;
+        for (int l = 0; tile && l < 9; l++) {
+            gemm_shape *s = &t->shapes[t->nshapes++];
+            const int side = (sizes[i] / convs[l][2] + tile - 1) / tile;
+            s->gram = false;
+            s->size = sizes[i];
+            s->m = convs[l][1];
+            s->n = side * side;
+            s->k = convs[l][0];
+            snprintf(s->what, sizeof s->what, "conv %d->%d %d F(%d)", convs[l][0], convs[l][1],
+                     sizes[i], tile);
+        }
+        if (i == 0)
+            t->nsearch = t->nshapes;
+    }
     return CLS_OK;
 }
 
@@ -450,8 +474,29 @@ fail:
     return status;
 }
 
-/* Kernel's candidates, on its forced path, until the deadline; t->best[kernel] is the
- * winner (the parameters in use unless a candidate beats best_rate). */
+/* The best few of a stage, kept for a second timing: on a shared machine one timing can be
+ * slowed by other work, never sped up, so each keeps the faster of its two. */
+enum { FINALISTS = 3 };
+typedef struct finalist {
+    cls_blas_params p;
+    double rate;
+} finalist;
+
+static void keep_finalist(finalist *top, int *n, const cls_blas_params *p, double rate)
+{
+    int at = *n < FINALISTS ? (*n)++ : FINALISTS - 1;
+    if (*n == FINALISTS && rate <= top[at].rate)
+        return;
+    top[at] = (finalist){*p, rate};
+    for (int i = at; i > 0 && top[i].rate > top[i - 1].rate; i--) {
+        finalist x = top[i];
+        top[i] = top[i - 1];
+        top[i - 1] = x;
+    }
+}
+
+/* Kernel's candidates, on its forced path, until the deadline, then the finalists (the
+ * parameters in use among them, at best_rate) timed again; t->best[kernel] is the winner. */
 static void search(tuner *t, int kernel, const char *const *list, int count, double deadline,
                    double best_rate)
 {
@@ -460,6 +505,9 @@ static void search(tuner *t, int kernel, const char *const *list, int count, dou
     const char *stage = kernel_names[kernel];
     const bool gpu = t->ctx->info.type == CLS_DEVICE_GPU;
     char text[1024];
+    finalist top[FINALISTS];
+    int ntop = 0;
+    keep_finalist(top, &ntop, &t->best[kernel], best_rate);
     for (int i = 0; i < count && cls_now_seconds() < deadline; i++) {
         const char *candidate = list[gpu ? count - 1 - i : i];
         cls_blas_params p;
@@ -486,11 +534,27 @@ static void search(tuner *t, int kernel, const char *const *list, int count, dou
             clFinish(t->ctx->queue);
             continue;
         }
-        if (rate > best_rate) {
-            best_rate = rate;
-            t->best[kernel] = p;
-        }
+        best_rate = fmax(best_rate, rate);
+        keep_finalist(top, &ntop, &p, rate);
         report(t, stage, i + 1, count, text, rate, best_rate, NULL);
+    }
+    /* The finalists again (compiled already, so this is quick). */
+    double best = 0;
+    for (int i = 0; i < ntop; i++) {
+        double again = 0;
+        cls_status st = apply(t, direct ? &t->best[K_XGEMM] : &top[i].p,
+                              direct ? &top[i].p : &t->start[K_DIRECT], force);
+        if (st == CLS_OK)
+            st = search_rate(t, &again);
+        if (st != CLS_OK)
+            cls_error_clear();
+        const double rate = fmax(top[i].rate, again);
+        if (rate > best) {
+            best = rate;
+            t->best[kernel] = top[i].p;
+        }
+        cls_blas_params_format(&top[i].p, text, sizeof text);
+        report(t, stage, -(i + 1), ntop, text, rate, best, "timed again");
     }
 }
 
