@@ -129,9 +129,10 @@ for t in ref["results"]:
         rows.append((size, "L-BFGS own work/iter (h%d)" % t["history"], c["overhead_s"],
                      t["overhead_s"], None))
     elif op == "lbfgs_iteration":
-        rows.append((size, "L-BFGS iteration (%.1f/%.1f evals)" % (
-            c["evals_per_iteration"], t["evals_per_iteration"]), c["iteration_s"],
-            t["iteration_s"], None))
+        first = not (c.get("first_excluded", True) and t.get("first_excluded", True))
+        rows.append((size, "L-BFGS iteration%s (%.1f/%.1f evals)" % (
+            " (1st)" if first else "", c["evals_per_iteration"], t["evals_per_iteration"]),
+            c["iteration_s"], t["iteration_s"], None))
 if rows:
     if peak:
         print("\nclstyle device peak: %.1f GFLOP/s (%s)" % (peak["gflops"], peak["how"]))
@@ -142,9 +143,11 @@ if rows:
             if s != size:
                 continue
             rate = lambda sec: "%8.2f" % (gflop / sec) if gflop and sec > 0 else "%8s" % "-"
-            ratio = mine_s / their_s if their_s > 0 else float("inf")
-            print("%-34s %11.2f %s %11.2f %s %6.2fx" % (label, mine_s * 1e3, rate(mine_s),
+            ratio = "%6.2fx" % (mine_s / their_s) if their_s > 0 and mine_s > 0 else "%7s" % "n/a"
+            print("%-34s %11.2f %s %11.2f %s %s" % (label, mine_s * 1e3, rate(mine_s),
                   their_s * 1e3, rate(their_s), ratio))
     print("(ratio = clstyle time / PyTorch time; medians after warm-up; the L-BFGS iteration "
-          "is after the first, whose line search takes several evaluations)")
+          "is after the first, whose line search takes several evaluations, unless marked 1st: "
+          "the run's evaluation budget ended it; the optimiser's own work is measured minus a "
+          "cheap objective's time, n/a when noise made that negative)")
 PY

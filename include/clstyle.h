@@ -287,11 +287,11 @@ typedef struct cls_tune_result {
     cls_tune_shape shapes[CLS_TUNE_MAX_SHAPES];
 } cls_tune_result;
 
-/* Tunes CLBlast's SGEMM for ctx's device (see above) and, when the result beats what the
- * device used before, stores it and leaves it applied; otherwise the previous parameters
- * stay in use and a file saying CLBlast's defaults were best is stored, unless one from an
- * earlier tuning exists. CLS_ERR_IO when the file cannot be written (nothing is applied
- * then). Tune with a context created with no_blas_tuning to start from CLBlast's own
+/* Tunes CLBlast's SGEMM for ctx's device (see above) and, when the result is more than 2%
+ * faster over all shapes than what the device used before, stores it and leaves it
+ * applied; otherwise the previous parameters stay in use, and when the device has no tuning
+ * file yet one saying that CLBlast's parameters were best is stored (an existing file is
+ * kept). CLS_ERR_IO when the file cannot be written (nothing is applied then). Tune with a context created with no_blas_tuning to start from CLBlast's own
  * defaults. Other contexts on the same device in this process see the new parameters too
  * (CLBlast keeps them per device). */
 cls_status cls_ctx_tune_blas(cls_ctx *ctx, const cls_tune_params *params, cls_tune_result *result);

@@ -209,7 +209,7 @@ def bench_lbfgs_overhead(size, history, repeats, device):
     return {"op": "lbfgs_overhead", "size": size, "n": 3 * size * size, "history": history,
             "history_used": min(history, max(0, len(per_iter))), "iteration_s": round(iter_s, 6),
             "objective_s": round(objective_s, 6), "evals_per_iteration": round(evals_per, 3),
-            "overhead_s": round(iter_s - evals_per * objective_s, 6),
+            "overhead_s": round(max(0.0, iter_s - evals_per * objective_s), 6),
             "iterations": state.get("n_iter", 0)}
 
 
@@ -259,7 +259,7 @@ def bench_transfer(features, size, iterations, device):
     return {"op": "lbfgs_iteration", "size": size,
             "iteration_s": round(statistics.median(after_first), 6) if after_first else 0.0,
             "evals_per_iteration": round(sum(evals_after) / len(evals_after), 3)
-            if evals_after else 0.0,
+            if evals_after else 0.0, "first_excluded": len(durations) > 1,
             "mean_iteration_s": round(total_s / iters, 6) if iters else 0.0,
             "eval_s": round(total_s / len(stamps), 6), "iterations": iters,
             "evals": len(stamps), "total_s": round(total_s, 3)}

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Candidates in the order they are tried (a budget stops the list early): names not given
  * keep the value in use. CPU-friendly ones first (no local memory, wide vectors, 8x8 work
@@ -714,7 +715,8 @@ cls_status cls_ctx_tune_blas(cls_ctx *ctx, const cls_tune_params *params, cls_tu
         describe(chosen, K_COUNT, result->params, sizeof result->params);
         result->stored = true;
         restore = false;
-    } else if (ctx->startup.blas_tuned_kernels == 0) {
+    } else if (access(result->path, F_OK) != 0) {
+        /* "Tuned, and CLBlast's parameters were best"; an earlier tuning's file stays. */
         CLS_TRY(cls_blas_tuning_write(ctx, result->path, NULL, 0));
     }
 fail:
