@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
-# Compares one style transfer evaluation in clstyle (clstyle-bench --eval) with PyTorch
-# (bench/peer/torch_gatys.py) on this machine. Builds nothing.
+# Compares clstyle (clstyle-bench) with PyTorch (bench/peer/torch_gatys.py) on this machine:
+# one style transfer evaluation per size, then op by op (every VGG-19 conv layer shape
+# forward and backward-data, the Gram products and losses, one evaluation, the L-BFGS
+# optimiser's own work and a real L-BFGS iteration) side by side. Builds nothing.
 #
 #   bench/compare.sh [CLSTYLE_BENCH [MODEL]] [--sizes "256 512"] [--repeats N] [--warmup W]
+#                    [--eval-only] [--save DIR]
 #
+# --eval-only: only the evaluations (what this script did before the per-op report; faster).
+# --save DIR: keep both sides' JSON (clstyle.json, torch.json) in DIR.
 # Without CLSTYLE_BENCH: the newest build*/bench/clstyle-bench. Without MODEL: random VGG-19
 # weights from build*/tests/make-weights (seed 1) in a temporary directory. Both sides use
 # the same weight file. Extra clstyle-bench options (e.g. -d gpu) through $CLSTYLE_BENCH_ARGS,
@@ -15,13 +20,17 @@ root=$(dirname "$here")
 sizes="256 512"
 repeats=3
 warmup=1
+eval_only=0
+save=
 positional=()
 while [ $# -gt 0 ]; do
     case "$1" in
     --sizes) sizes=$2; shift 2 ;;
     --repeats) repeats=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
-    -h | --help) sed -n '2,10p' "$0"; exit 0 ;;
+    --eval-only) eval_only=1; shift ;;
+    --save) save=$2; shift 2 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) positional+=("$1"); shift ;;
     esac
 done
@@ -54,9 +63,16 @@ fi
 cls_args=(--model "$model" --repeats "$repeats" --warmup "$warmup" --json)
 torch_args=(--model "$model" --repeats "$repeats" --warmup "$warmup" --json)
 for s in $sizes; do
-    cls_args+=(--eval "$s")
     torch_args+=(--size "$s")
 done
+if [ "$eval_only" = 1 ]; then
+    for s in $sizes; do
+        cls_args+=(--eval "$s")
+    done
+else
+    cls_args+=(--sizes "$(echo "$sizes" | tr ' ' ',')")
+    torch_args+=(--ops)
+fi
 echo "clstyle: $bench" >&2
 # shellcheck disable=SC2086
 "$bench" ${CLSTYLE_BENCH_ARGS:-} "${cls_args[@]}" >"$tmp/clstyle.json"
@@ -64,18 +80,74 @@ echo "pytorch: $here/peer/torch_gatys.py" >&2
 # shellcheck disable=SC2086
 python3 "$here/peer/torch_gatys.py" ${TORCH_ARGS:-} "${torch_args[@]}" >"$tmp/torch.json"
 
+if [ -n "$save" ]; then
+    mkdir -p "$save" && cp "$tmp/clstyle.json" "$tmp/torch.json" "$save/"
+fi
+
 python3 - "$tmp/clstyle.json" "$tmp/torch.json" <<'PY'
 import json, sys
 cls, ref = (json.load(open(p)) for p in sys.argv[1:3])
-theirs = {r["size"]: r for r in ref["results"]}
+theirs = {r["size"]: r for r in ref["results"] if r["op"] == "eval"}
 print("clstyle device: %s" % cls["device"])
 print("PyTorch device: %s" % ref["device"])
 print("%-9s %16s %16s %8s %16s" % ("size", "clstyle s/eval", "PyTorch s/eval",
                                     "ratio", "clstyle memory"))
 for r in cls["results"]:
+    if r["op"] != "eval":
+        continue
     t = theirs[r["size"]]
     print("%-9s %16.3f %16.3f %8.2f %12.1f MiB" % ("%dx%d" % (r["size"], r["size"]), r["eval_s"],
           t["eval_s"], r["eval_s"] / t["eval_s"], r["device_bytes"] / 2**20))
+    repeats, warmup = r["repeats"], r["warmup"]
 print("(ratio = clstyle / PyTorch; median of %d evaluations after %d warm-up)"
-      % (r["repeats"], r["warmup"]))
+      % (repeats, warmup))
+
+# Op by op, when both sides ran the per-op report.
+peak = next((r for r in cls["results"] if r["op"] == "peak"), None)
+def key(r):
+    return (r["op"], r.get("layer", ""), r.get("kind", ""), r["size"])
+mine = {key(r): r for r in cls["results"] if "size" in r}
+rows = []  # (size, label, clstyle s, PyTorch s, gflop or None)
+for t in ref["results"]:
+    c = mine.get(key(t))
+    if c is None or t["op"] == "eval":
+        continue
+    size, op = t["size"], t["op"]
+    if op == "conv3x3":
+        n = " x%d" % t["layers"] if t["layers"] > 1 else ""
+        rows.append((size, "%s fwd%s" % (t["layer"], n), c["forward_s"], t["forward_s"],
+                     t["gflop"]))
+        rows.append((size, "%s bwd-data%s" % (t["layer"], n), c["backward_data_s"],
+                     t["backward_data_s"], t["gflop"]))
+    elif op == "gram":
+        rows.append((size, "Gram %s" % t["layer"], c["forward_s"], t["forward_s"], t["gflop"]))
+        rows.append((size, "Gram %s grad" % t["layer"], c["backward_s"], t["backward_s"],
+                     t["gflop"]))
+    elif op == "loss":
+        rows.append((size, "loss %s %s" % (t["kind"], t["layer"]), c["s"], t["s"], None))
+    elif op == "lbfgs_overhead":
+        rows.append((size, "L-BFGS own work/iter (h%d)" % t["history"], c["overhead_s"],
+                     t["overhead_s"], None))
+    elif op == "lbfgs_iteration":
+        first = not (c.get("first_excluded", True) and t.get("first_excluded", True))
+        rows.append((size, "L-BFGS iteration%s (%.1f/%.1f evals)" % (
+            " (1st)" if first else "", c["evals_per_iteration"], t["evals_per_iteration"]),
+            c["iteration_s"], t["iteration_s"], None))
+if rows:
+    if peak:
+        print("\nclstyle device peak: %.1f GFLOP/s (%s)" % (peak["gflops"], peak["how"]))
+    for size in sorted({r[0] for r in rows}):
+        print("\n%-34s %11s %8s %11s %8s %7s" % ("op at %dx%d" % (size, size), "clstyle ms",
+              "GFLOP/s", "PyTorch ms", "GFLOP/s", "ratio"))
+        for s, label, mine_s, their_s, gflop in rows:
+            if s != size:
+                continue
+            rate = lambda sec: "%8.2f" % (gflop / sec) if gflop and sec > 0 else "%8s" % "-"
+            ratio = "%6.2fx" % (mine_s / their_s) if their_s > 0 and mine_s > 0 else "%7s" % "n/a"
+            print("%-34s %11.2f %s %11.2f %s %s" % (label, mine_s * 1e3, rate(mine_s),
+                  their_s * 1e3, rate(their_s), ratio))
+    print("(ratio = clstyle time / PyTorch time; medians after warm-up; the L-BFGS iteration "
+          "is after the first, whose line search takes several evaluations, unless marked 1st: "
+          "the run's evaluation budget ended it; the optimiser's own work is measured minus a "
+          "cheap objective's time, n/a when noise made that negative)")
 PY

@@ -184,6 +184,9 @@ typedef struct cls_ctx_params {
     const char *kernel_dir;
     /* Create the command queue with profiling enabled (benchmarks). */
     bool profiling;
+    /* Do not apply the CLBlast parameters `clstyle tune` stored for the device (in the
+     * cache directory above). Also set by $CLSTYLE_NO_BLAS_TUNING=1. */
+    bool no_blas_tuning;
     /* Receives progress and warnings; NULL discards them. */
     cls_log_fn log;
     void *log_user;
@@ -202,6 +205,7 @@ typedef struct cls_ctx_startup {
     int cache_hits;         /* programs loaded from the on-disk cache */
     int cache_rejected;     /* cache files found but corrupt or mismatched, rebuilt */
     int compiled;           /* programs compiled from source */
+    int blas_tuned_kernels; /* CLBlast kernels given stored tuned parameters (cls_ctx_tune_blas) */
 } cls_ctx_startup;
 
 cls_status cls_ctx_create(const cls_ctx_params *params, cls_ctx **out);
@@ -215,6 +219,82 @@ const cls_ctx_startup *cls_ctx_startup_stats(const cls_ctx *ctx);
  * device computes correctly; CLS_ERR_UNSUPPORTED with the mismatch in cls_last_error()
  * otherwise. */
 cls_status cls_ctx_self_check(cls_ctx *ctx);
+
+/* ---------------------------------------------------------------------------------------
+ * Tuning: CLBlast ships tuned GEMM parameters for few devices (none for PoCL or recent
+ * GPUs), and its defaults can be several times slower than tuned ones. cls_ctx_tune_blas
+ * searches for better ones for the GEMM shapes of a style transfer (the Gram matrices of
+ * the style layers and their gradients), checks every candidate's results against a run
+ * with the parameters in use before, and stores the winner in the cache directory
+ * ($XDG_CACHE_HOME/clstyle/blas-KEY.txt, KEY a hash of the platform, device, driver and
+ * CLBlast versions). Every later cls_ctx_create on that device applies it.
+ * ------------------------------------------------------------------------------------- */
+
+/* Passed to the progress callback after each candidate and at each stage. */
+typedef struct cls_tune_progress {
+    const char *stage;   /* "baseline", "Xgemm", "XgemmDirect", "routing" */
+    int candidate;       /* 1-based within the stage; 0 for stage messages and the parameters
+                          * in use; -1, -2, ... for the best few timed again at the end */
+    int candidates;      /* candidates the stage has (it may stop early on the budget) */
+    const char *params;  /* the candidate's parameters, "MWG=64 NWG=64 ..." */
+    double gflops;       /* its rate on the search shapes; 0 when rejected */
+    double best_gflops;  /* the best of the stage so far, CLBlast's current ones included */
+    const char *note;    /* NULL, or why the candidate was rejected, or a stage message */
+    double elapsed_s;    /* since the tuning started */
+} cls_tune_progress;
+
+typedef void (*cls_tune_progress_fn)(void *user, const cls_tune_progress *progress);
+
+typedef struct cls_tune_params {
+    /* Seconds for the whole tuning; no new candidate starts once the search share of it is
+     * spent (120). The first candidate's kernel compilation may overrun small budgets. */
+    double time_budget_s;
+    /* Image sizes whose Gram shapes are tuned: NULL for 256 and 512. The search times the
+     * smallest size; the before/after report covers all. */
+    const int *sizes;
+    int size_count;
+    /* 2 or 4: also tune for the batched products of Winograd F(m x m, 3 x 3) convolution of
+     * VGG-19's layers (Cout x tiles = (Cout x Cin)(Cin x tiles)); 0: Gram shapes only. */
+    int winograd_tile;
+    cls_tune_progress_fn progress; /* NULL: none */
+    void *progress_user;
+} cls_tune_params;
+
+/* 120 s, sizes 256 and 512, no callback. */
+cls_tune_params cls_tune_params_default(void);
+
+enum { CLS_TUNE_MAX_SHAPES = 64 };
+
+/* One GEMM of the workload: row-major M x N = (M x K)(K x N). */
+typedef struct cls_tune_shape {
+    /* "relu1_1 256 Gram" (F F^T), "relu1_1 256 Gram grad" (S F) or "conv 64->64 256 F(4)" */
+    char what[48];
+    int m, n, k;
+    /* Median of 3 runs each: before with the parameters in use, after with the winning
+     * kernel of the path the new switch size picks for the shape. */
+    double gflops_before, gflops_after;
+} cls_tune_shape;
+
+typedef struct cls_tune_result {
+    int candidates_tried;    /* parameter sets compiled and run */
+    int candidates_rejected; /* of which failed or computed wrong results */
+    double seconds;
+    bool stored;            /* the winner beat the parameters in use before and was stored */
+    char path[4096];        /* the tuning file */
+    char params[1024];      /* what was stored: one "Kernel: NAME=V ..." line per kernel */
+    double total_s_before, total_s_after; /* all shapes once */
+    int shape_count;
+    cls_tune_shape shapes[CLS_TUNE_MAX_SHAPES];
+} cls_tune_result;
+
+/* Tunes CLBlast's SGEMM for ctx's device (see above) and, when the result is more than 2%
+ * faster over all shapes than what the device used before, stores it and leaves it
+ * applied; otherwise the previous parameters stay in use, and when the device has no tuning
+ * file yet one saying that CLBlast's parameters were best is stored (an existing file is
+ * kept). CLS_ERR_IO when the file cannot be written (nothing is applied then). Tune with a context created with no_blas_tuning to start from CLBlast's own
+ * defaults. Other contexts on the same device in this process see the new parameters too
+ * (CLBlast keeps them per device). */
+cls_status cls_ctx_tune_blas(cls_ctx *ctx, const cls_tune_params *params, cls_tune_result *result);
 
 /* ---------------------------------------------------------------------------------------
  * Models: VGG-19 or VGG-16 weights as torchvision publishes them

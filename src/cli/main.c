@@ -1,5 +1,5 @@
 /* The clstyle command: `clstyle [OPTIONS]` stylises an image; `clstyle devices`,
- * `clstyle check` and `clstyle info MODEL` are the subcommands. */
+ * `clstyle check`, `clstyle info MODEL` and `clstyle tune` are the subcommands. */
 #include "cli/options.h"
 
 #include <getopt.h>
@@ -69,6 +69,8 @@ int main(int argc, char **argv)
     for (int i = 0; i < 3; i++)
         if (strcmp(argv[1], commands[i]) == 0)
             return subcommand(commands[i], argc - 1, argv + 1);
+    if (strcmp(argv[1], "tune") == 0)
+        return cls_cmd_tune(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--list-devices") == 0)
             return cls_cmd_devices(&(cls_cli_common){0});

@@ -1,5 +1,6 @@
 /* cls_ctx: choosing the device, creating its context and queue, building the kernels. */
 #include "runtime/context.h"
+#include "runtime/blas_tune.h"
 #include "runtime/device.h"
 #include "runtime/kernel_cache.h"
 
@@ -72,6 +73,23 @@ static void choose_cache_dir(cls_ctx *ctx, const cls_ctx_params *params)
     cls_log(ctx, CLS_LOG_DEBUG, "kernel cache: %s", ctx->cache_dir);
 }
 
+/* The BLAS tuning file lives in the cache directory even when the kernel cache is off. */
+static void apply_blas_tuning(cls_ctx *ctx, const cls_ctx_params *params)
+{
+    ctx->tuning_dir[0] = '\0';
+    if (params->cache_dir)
+        snprintf(ctx->tuning_dir, sizeof ctx->tuning_dir, "%s", params->cache_dir);
+    else if (cls_cache_default_dir(ctx->tuning_dir, sizeof ctx->tuning_dir) != CLS_OK) {
+        cls_error_clear();
+        ctx->tuning_dir[0] = '\0';
+    }
+    if (params->no_blas_tuning || env_flag("CLSTYLE_NO_BLAS_TUNING")) {
+        cls_log(ctx, CLS_LOG_INFO, "BLAS tuning: not applied (asked not to)");
+        return;
+    }
+    cls_blas_tuning_apply(ctx);
+}
+
 static void choose_kernel_dir(cls_ctx *ctx, const cls_ctx_params *params)
 {
     const char *dir = params->kernel_dir ? params->kernel_dir : getenv("CLSTYLE_KERNEL_DIR");
@@ -105,6 +123,7 @@ cls_status cls_ctx_create(const cls_ctx_params *params_in, cls_ctx **out)
     ctx->tunables = cls_tunables_for(&ctx->info);
     choose_cache_dir(ctx, &params);
     choose_kernel_dir(ctx, &params);
+    apply_blas_tuning(ctx, &params);
     CLS_TRY(cls_programs_build(ctx));
 
     ctx->startup.seconds_total = cls_now_seconds() - start;

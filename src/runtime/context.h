@@ -34,6 +34,7 @@ struct cls_ctx {
 
     char cache_dir[4096];  /* empty: cache disabled */
     char kernel_dir[4096]; /* empty: built-in sources */
+    char tuning_dir[4096]; /* where the BLAS tuning file lives; empty: nowhere */
 
     cl_mem scratch[CLS_SCRATCH_SLOTS];
     size_t scratch_bytes[CLS_SCRATCH_SLOTS];

@@ -36,6 +36,15 @@ r = run("check", "--bogus")
 check("unknown option is a usage error", r.returncode == 2 and "--bogus" in r.stderr, r)
 r = run("check", "--device")
 check("missing option value is a usage error", r.returncode == 2 and "--device" in r.stderr, r)
+r = run("--help")
+check("--help lists tune", "tune" in r.stdout and "CLSTYLE_NO_BLAS_TUNING" in r.stdout, r)
+r = run("tune", "--help")
+check("tune --help", r.returncode == 0 and "--time-budget" in r.stdout, r)
+for bad in (["--time-budget", "0"], ["--time-budget", "x"], ["--sizes", "8"], ["--bogus"],
+            ["extra"]):
+    r = run("tune", *bad)
+    check("tune %s is a usage error" % " ".join(bad), r.returncode == 2 and "error" in r.stderr, r)
+
 r = run("frobnicate")
 check("unknown command is a usage error", r.returncode == 2 and "frobnicate" in r.stderr, r)
 r = run()
