@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(
-  meson ninja-build pkg-config gcc python3      # build
+  meson ninja-build pkg-config gcc g++ python3  # build (g++: the bridge to CLBlast's C++ API)
   ocl-icd-opencl-dev opencl-c-headers clinfo    # OpenCL ICD loader and headers
   pocl-opencl-icd                               # an OpenCL device on any CPU
   libclblast-dev                                # BLAS on OpenCL
