@@ -141,7 +141,7 @@ def damaged_zip_checkpoints():
     name_length, extra_length = struct.unpack("<HH", whole[local + 26:local + 30])
     data_at = local + 30 + name_length + extra_length
     nan = whole[:data_at + 8] + struct.pack("<f", float("nan")) + whole[data_at + 12:]
-    cases.append(("NaN in a storage", nan, ""))
+    cases.append(("a NaN written into a stored entry", nan, "CRC error"))
     pkl = entries["data.pkl"]
     at = pkl.header_offset + 30 + len(pkl.filename.encode()) + 40
     cases.append(("pickle bytes overwritten", whole[:at] + b"\xff" * 16 + whole[at + 16:], ""))
