@@ -61,13 +61,19 @@ def sync(device):
         torch.cuda.synchronize()
 
 
-def time_eval(features, size, warmup, repeats, device):
+def random_problem(features, size, device):
+    """Random content and style images of size x size (seeded by size), and their targets."""
     g = torch.Generator().manual_seed(size)
     content, style = random_image(size, g, device), random_image(size, g, device)
     with torch.no_grad():
         content_target = features_at(features, content, [CONTENT_LAYER])[CONTENT_LAYER]
         style_feats = features_at(features, style, STYLE_LAYERS)
         style_targets = {i: gram(style_feats[i]) for i in STYLE_LAYERS}
+    return content, content_target, style_targets
+
+
+def time_eval(features, size, warmup, repeats, device):
+    content, content_target, style_targets = random_problem(features, size, device)
     x = content.clone().requires_grad_()
     if device.type == "cuda":
         torch.cuda.reset_peak_memory_stats()
@@ -229,12 +235,7 @@ def iteration_times(stamps):
 def bench_transfer(features, size, iterations, device):
     """torch.optim.LBFGS as clstyle runs it (history 100, strong Wolfe, max_eval 1.25 x
     iterations) from the content image: seconds per iteration after the first."""
-    g = torch.Generator().manual_seed(size)
-    content, style = random_image(size, g, device), random_image(size, g, device)
-    with torch.no_grad():
-        content_target = features_at(features, content, [CONTENT_LAYER])[CONTENT_LAYER]
-        style_feats = features_at(features, style, STYLE_LAYERS)
-        style_targets = {i: gram(style_feats[i]) for i in STYLE_LAYERS}
+    content, content_target, style_targets = random_problem(features, size, device)
     x = content.clone().requires_grad_()
     opt = torch.optim.LBFGS([x], max_iter=iterations, history_size=100,
                             line_search_fn="strong_wolfe")

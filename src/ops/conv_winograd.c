@@ -121,6 +121,18 @@ static cls_status check_shapes(cls_shape in, int cout, const char *op)
     return cls_shape_check((cls_shape){in.n, cout, in.h, in.w}, op);
 }
 
+/* The two scratch buffers a Winograd pass of this layer works in. */
+static cls_status acquire_scratch(cls_ctx *ctx, cls_shape in, int cout, cl_mem *a, cl_mem *b)
+{
+    cls_status status = CLS_OK;
+    size_t bytes[2];
+    cls_conv3x3_winograd_scratch_bytes(ctx, in, cout, bytes);
+    CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WINO_A, bytes[0], a));
+    CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WINO_B, bytes[1], b));
+fail:
+    return status;
+}
+
 cls_status cls_conv3x3_winograd_forward(cls_ctx *ctx, cls_shape in, int cout, cl_mem input,
                                         cl_mem u, cl_mem bias, bool relu, cl_mem output)
 {
@@ -128,11 +140,8 @@ cls_status cls_conv3x3_winograd_forward(cls_ctx *ctx, cls_shape in, int cout, cl
     if (status != CLS_OK)
         return status;
     const wino_plan p = plan_of(ctx, in, cout);
-    size_t bytes[2];
     cl_mem v, m;
-    cls_conv3x3_winograd_scratch_bytes(ctx, in, cout, bytes);
-    CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WINO_A, bytes[0], &v));
-    CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WINO_B, bytes[1], &m));
+    CLS_TRY(acquire_scratch(ctx, in, cout, &v, &m));
     const cl_int cin = in.c, h = in.h, w = in.w, cout_arg = cout, th = p.tiles_h, tw = p.tiles_w;
     const cl_int use_bias = bias != NULL, use_relu = relu;
     const size_t group[2] = {(size_t)ctx->tunables.wino_group, 1};
@@ -164,11 +173,8 @@ cls_status cls_conv3x3_winograd_backward_data(cls_ctx *ctx, cls_shape in, int co
     if (status != CLS_OK)
         return status;
     const wino_plan p = plan_of(ctx, in, cout);
-    size_t bytes[2];
     cl_mem pbuf, d;
-    cls_conv3x3_winograd_scratch_bytes(ctx, in, cout, bytes);
-    CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WINO_A, bytes[0], &pbuf));
-    CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WINO_B, bytes[1], &d));
+    CLS_TRY(acquire_scratch(ctx, in, cout, &pbuf, &d));
     const cl_int cin = in.c, h = in.h, w = in.w, cout_arg = cout, th = p.tiles_h, tw = p.tiles_w;
     const size_t group[2] = {(size_t)ctx->tunables.wino_group, 1};
     for (int row0 = 0; row0 < p.total_rows; row0 += p.rows) {
