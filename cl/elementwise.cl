@@ -30,3 +30,17 @@ kernel void symmetrize(global const float *a, const uint offset, global float *s
     if (col < c && row < c)
         s[row * c + col] = a[offset + row * c + col] + a[offset + col * c + row];
 }
+
+// out[out_offset + i] = sum over p < parts of partial[p * stride + i], for i < n: the
+// split-K Gram matrix's partial products added up.
+kernel void sum_partials(global const float *partial, const uint parts, const uint stride,
+                         global float *out, const uint out_offset, const uint n)
+{
+    const uint i = get_global_id(0);
+    if (i >= n)
+        return;
+    float s = 0.0f;
+    for (uint p = 0; p < parts; p++)
+        s += partial[p * stride + i];
+    out[out_offset + i] = s;
+}

@@ -85,11 +85,12 @@ static cls_shape input_shape(const cls_net_config *c, const cls_shape *shapes, i
 }
 
 /* What the plan allocates: every stored output plus two gradient buffers, and the scratch
- * space of the Winograd layers (the context's two slots, as large as the largest layer's). */
+ * space of the Winograd layers (the context's two slots, as large as the largest layer's or
+ * the caller's need in the first). */
 static size_t plan_bytes(const cls_model *m, const cls_net_config *c, int last,
                          const cls_shape *shapes, size_t *largest)
 {
-    size_t total = 0, scratch[2] = {0, 0};
+    size_t total = 0, scratch[2] = {c->work_scratch, 0};
     *largest = cls_shape_count((cls_shape){1, 3, c->height, c->width});
     for (int i = 0; i <= last; i++) {
         size_t bytes = cls_shape_count(shapes[i]) * sizeof(float);

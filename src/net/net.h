@@ -16,6 +16,9 @@ typedef struct cls_net_config {
     cls_pool_kind pooling; /* max or average, for every pooling layer */
     const int *taps;       /* layer indices (cls_vgg_find) whose outputs are used */
     int tap_count;
+    size_t work_scratch;   /* bytes the caller's own operations take from the scratch slot
+                              CLS_SCRATCH_WORK_A, which the Winograd layers share (the Gram
+                              matrices' partial products); counted in the plan */
 } cls_net_config;
 
 /* Plans and allocates. The memory needed is computed first: when it exceeds what the

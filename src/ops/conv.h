@@ -56,7 +56,7 @@ cls_status cls_conv3x3_winograd_forward(cls_ctx *ctx, cls_shape in, int cout, cl
 cls_status cls_conv3x3_winograd_backward_data(cls_ctx *ctx, cls_shape in, int cout,
                                               cl_mem grad_output, cl_mem u, cl_mem grad_input);
 
-/* Bytes of the two scratch buffers (CLS_SCRATCH_WINO_A and _B) the Winograd passes of this
+/* Bytes of the two scratch buffers (CLS_SCRATCH_WORK_A and _B) the Winograd passes of this
  * layer use in either direction, for planning device memory. */
 void cls_conv3x3_winograd_scratch_bytes(const cls_ctx *ctx, cls_shape in, int cout,
                                         size_t bytes[2]);

@@ -127,8 +127,8 @@ static cls_status acquire_scratch(cls_ctx *ctx, cls_shape in, int cout, cl_mem *
     cls_status status = CLS_OK;
     size_t bytes[2];
     cls_conv3x3_winograd_scratch_bytes(ctx, in, cout, bytes);
-    CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WINO_A, bytes[0], a));
-    CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WINO_B, bytes[1], b));
+    CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WORK_A, bytes[0], a));
+    CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WORK_B, bytes[1], b));
 fail:
     return status;
 }

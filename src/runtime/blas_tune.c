@@ -103,6 +103,19 @@ static double shape_flops(const gemm_shape *s)
     return 2.0 * s->m * (double)s->n * s->k;
 }
 
+/* Slices of a Gram product (ops/gram.c splits long, thin ones); 1 for the others. */
+static size_t shape_parts(const tuner *t, const gemm_shape *s)
+{
+    return s->gram ? cls_tunables_gram_parts(&t->ctx->tunables, (size_t)s->m, (size_t)s->k) : 1;
+}
+
+/* m * n * k of one product of the shape as CLBlast sees it: what its direct/indirect switch
+ * compares with the cube of XGEMM_MIN_INDIRECT_SIZE. */
+static long long routed_size(const tuner *t, const gemm_shape *s)
+{
+    return (long long)s->m * s->n * (s->k / (long long)shape_parts(t, s));
+}
+
 static void report(tuner *t, const char *stage, int candidate, int candidates, const char *params,
                    double gflops, double best, const char *note)
 {
@@ -122,7 +135,14 @@ static cls_status run_gemm(tuner *t, const gemm_shape *s, cl_mem a, cl_mem b, cl
     cls_status status = CLS_OK;
     cls_ctx *ctx = t->ctx;
     const size_t m = (size_t)s->m, n = (size_t)s->n, k = (size_t)s->k;
-    if (s->gram)
+    const size_t parts = shape_parts(t, s);
+    if (parts > 1) /* the split-K product; adding up the slices takes no BLAS */
+        CLS_CHECK_BLAS(CLBlastSgemmStridedBatched(
+                           CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, m, n,
+                           k / parts, 1.0f / (float)k, a, 0, k, k / parts, a, 0, k, k / parts, 0.0f,
+                           c, 0, n, m * n, parts, &ctx->queue, NULL),
+                       s->what);
+    else if (s->gram)
         CLS_CHECK_BLAS(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes,
                                     m, n, k, 1.0f / (float)k, a, 0, k, a, 0, k, 0.0f, c, 0, n,
                                     &ctx->queue, NULL),
@@ -406,7 +426,8 @@ static cls_status setup(tuner *t)
     size_t a = 0, b = 0, c = 0;
     for (int i = 0; i < t->nshapes; i++) {
         const gemm_shape *s = &t->shapes[i];
-        const size_t mk = (size_t)s->m * s->k, mn = (size_t)s->m * s->n, kn = (size_t)s->k * s->n;
+        const size_t mk = (size_t)s->m * s->k, kn = (size_t)s->k * s->n;
+        const size_t mn = (size_t)s->m * s->n * shape_parts(t, s); /* one per slice */
         if (s->gram) {
             a = mk > a ? mk : a;
         } else {
@@ -586,7 +607,7 @@ static cls_status choose_routing(tuner *t, size_t *min_indirect, double *after)
     long long sizes[CLS_TUNE_MAX_SHAPES];
     int distinct = 0;
     for (int i = 0; i < t->nshapes; i++) {
-        long long v = (long long)t->shapes[i].m * t->shapes[i].n * t->shapes[i].k;
+        long long v = routed_size(t, &t->shapes[i]);
         int j = 0;
         while (j < distinct && sizes[j] != v)
             j++;
@@ -608,7 +629,7 @@ static cls_status choose_routing(tuner *t, size_t *min_indirect, double *after)
             continue;
         double total = 0;
         for (int i = 0; i < t->nshapes; i++) {
-            long long v = (long long)t->shapes[i].m * t->shapes[i].n * t->shapes[i].k;
+            long long v = routed_size(t, &t->shapes[i]);
             total += v < root * root * root ? dir[i] : ind[i];
         }
         if (total < best) {
@@ -617,7 +638,7 @@ static cls_status choose_routing(tuner *t, size_t *min_indirect, double *after)
         }
     }
     for (int i = 0; i < t->nshapes; i++) {
-        long long v = (long long)t->shapes[i].m * t->shapes[i].n * t->shapes[i].k;
+        long long v = routed_size(t, &t->shapes[i]);
         after[i] = v < chosen * chosen * chosen ? dir[i] : ind[i];
     }
     *min_indirect = (size_t)chosen;
@@ -688,7 +709,7 @@ cls_status cls_ctx_tune_blas(cls_ctx *ctx, const cls_tune_params *params, cls_tu
     const long long root =
         (long long)*cls_blas_params_find(&t.start[K_ROUTINE], "XGEMM_MIN_INDIRECT_SIZE");
     for (int i = 0; i < t.nshapes; i++) {
-        long long v = (long long)t.shapes[i].m * t.shapes[i].n * t.shapes[i].k;
+        long long v = routed_size(&t, &t.shapes[i]);
         before[i] = v < root * root * root ? dir_start[i] : ind_start[i];
     }
 

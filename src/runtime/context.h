@@ -14,8 +14,10 @@ typedef struct cls_named_kernel {
 typedef enum cls_scratch_slot {
     CLS_SCRATCH_REDUCE, /* partial sums of reductions */
     CLS_SCRATCH_GRAM,   /* C x C temporaries of the Gram backward pass */
-    CLS_SCRATCH_WINO_A, /* Winograd: transformed input (forward) or its gradient (backward) */
-    CLS_SCRATCH_WINO_B, /* Winograd: transformed output (forward) or output gradient (backward) */
+    /* The large ones, shared by operations that never run at the same time: */
+    CLS_SCRATCH_WORK_A, /* Winograd: transformed input (forward) or its gradient (backward);
+                           split-K Gram matrices: the partial products */
+    CLS_SCRATCH_WORK_B, /* Winograd: transformed output (forward) or output gradient */
     CLS_SCRATCH_SLOTS
 } cls_scratch_slot;
 

@@ -43,18 +43,48 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
         .wino_min_channels = 16,
         .wino_min_tiles = 4,
         .wino_min_work = 1024,
+        /* A Gram matrix of few channels over many pixels is a long, thin product: CLBlast
+         * gives 64 x 64 four work-groups (2 cores idle half the time, each streaming 256K
+         * columns). Slices fix that (medians of 3, clstyle-bench --only gram, 512x512, ms
+         * for 1 / 2 / 4 / 8 / 16 / 32 slices):
+         *   relu1_1  64 x 262144   249 183 224 156 117 170
+         *   relu2_1 128 x 65536    164 146  85  65  65 150
+         *   relu3_1 256 x 16384     72  64  51  40  38 146
+         *   relu4_1 512 x 4096      50  34  34  29  39 156
+         *   relu5_1 512 x 1024     6.9 8.2  11  37  55  48
+         * The cliffs are slices falling below CLBlast's switch to its direct kernel (m*n*k
+         * under 406^3 as `clstyle tune` set it here), or too short to pay for the extra
+         * C x C partial results. */
+        .gram_max_parts = 16,
+        .gram_min_part_cols = 1024,
+        .gram_min_part_work = (size_t)1 << 26,
     };
-    /* For benchmarks: the Winograd scratch budget, and the channel mixing by CLBlast or by
-     * the wino_gemm kernel. */
+    /* For benchmarks: the Winograd scratch budget, the Gram matrices' slices (1: none), and
+     * the channel mixing by CLBlast or by the wino_gemm kernel. */
     const char *scratch = getenv("CLSTYLE_WINO_SCRATCH_MIB");
     if (scratch && atoi(scratch) > 0)
         t.wino_scratch_bytes = (size_t)atoi(scratch) << 20;
+    const char *parts = getenv("CLSTYLE_GRAM_MAX_PARTS");
+    if (parts && atoi(parts) > 0)
+        t.gram_max_parts = atoi(parts);
     const char *gemm = getenv("CLSTYLE_WINO_GEMM");
     if (gemm && strcmp(gemm, "clblast") == 0)
         t.wino_clblast = true;
     else if (gemm && strcmp(gemm, "kernel") == 0)
         t.wino_clblast = false;
     return t;
+}
+
+size_t cls_tunables_gram_parts(const cls_tunables *t, size_t c, size_t hw)
+{
+    size_t parts = 1;
+    while (parts * 2 <= (size_t)t->gram_max_parts && hw % (parts * 2) == 0) {
+        const size_t cols = hw / (parts * 2);
+        if (cols < t->gram_min_part_cols || c * c * cols < t->gram_min_part_work)
+            break;
+        parts *= 2;
+    }
+    return parts;
 }
 
 void cls_tunables_prelude(const cls_tunables *t, char *buf, size_t size)

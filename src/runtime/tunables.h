@@ -22,9 +22,19 @@ typedef struct cls_tunables {
     int wino_min_channels;     /* Winograd only when cin and cout are at least this */
     int wino_min_tiles;        /* ... and the image has at least this many 4x4 tiles */
     int wino_min_work;         /* ... and tiles * min(cin, cout) is at least this */
+
+    /* Split-K Gram matrices (ops/gram.c): F F^T as a batch of products over slices of the
+     * H*W columns, added up after. */
+    int gram_max_parts;          /* at most this many slices (a power of two) */
+    size_t gram_min_part_cols;   /* each slice at least this many columns */
+    size_t gram_min_part_work;   /* ... and C * C * columns at least this */
 } cls_tunables;
 
 cls_tunables cls_tunables_for(const cls_device_info *device);
+
+/* How many slices ops/gram.c splits the H*W columns of a C x C Gram matrix into: the largest
+ * power of two the limits allow that divides hw (1: one product). */
+size_t cls_tunables_gram_parts(const cls_tunables *t, size_t c, size_t hw);
 
 /* Writes the #define lines into buf (NUL-terminated, truncated to size). */
 void cls_tunables_prelude(const cls_tunables *t, char *buf, size_t size);

@@ -63,6 +63,10 @@ cls_status cls_transfer_poll_cancel(const cls_transfer *run);
 /* The Gram normaliser of a layer: 1 / (C H W) by default, 1 for the paper's. */
 float cls_gram_scale(const cls_transfer *run, cls_shape s);
 
+/* The scratch the style layers' Gram matrices take (cls_gram_scratch_bytes) for an image of
+ * height x width: the net's plan counts it (cls_net_config.work_scratch). */
+size_t cls_run_gram_scratch_bytes(const cls_transfer *run, int height, int width);
+
 /* The objective the optimisers minimise: f(x) and its gradient. */
 cls_status cls_transfer_evaluate(void *run, cl_mem x, cl_mem grad, int eval, double *loss);
 

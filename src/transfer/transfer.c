@@ -1,5 +1,6 @@
 /* cls_transfer_run: validate, plan, compute targets, optimise, hand back the image. */
 #include "ops/elementwise.h"
+#include "ops/gram.h"
 #include "optim/adam.h"
 #include "optim/lbfgs.h"
 #include "runtime/launch.h"
@@ -86,11 +87,35 @@ fail:
     return status;
 }
 
+/* A layer's output for an image of height x width. */
+static cls_shape layer_output_shape(const cls_transfer *run, int layer, int height, int width)
+{
+    int h = height, w = width;
+    for (int i = 0; i < layer; i++)
+        if (run->model->layers[i].kind == CLS_LAYER_POOL) {
+            h /= 2;
+            w /= 2;
+        }
+    return (cls_shape){1, run->model->layers[layer].cout, h, w};
+}
+
+size_t cls_run_gram_scratch_bytes(const cls_transfer *run, int height, int width)
+{
+    size_t most = 0;
+    for (int i = 0; i < run->style_layers.count; i++) {
+        cls_shape s = layer_output_shape(run, run->style[i].layer, height, width);
+        size_t bytes = cls_gram_scratch_bytes(run->model->ctx, s);
+        most = bytes > most ? bytes : most;
+    }
+    return most;
+}
+
 static cls_net_config net_config(const cls_transfer *run)
 {
     return (cls_net_config){run->height, run->width,
                             run->params.pooling == CLS_POOLING_AVG ? CLS_POOL_AVG : CLS_POOL_MAX,
-                            run->taps, run->tap_count};
+                            run->taps, run->tap_count,
+                            cls_run_gram_scratch_bytes(run, run->height, run->width)};
 }
 
 static size_t optimizer_bytes(const cls_transfer_params *p, size_t n)
@@ -103,16 +128,9 @@ static size_t optimizer_bytes(const cls_transfer_params *p, size_t n)
     return cls_lbfgs_bytes(n, &lp);
 }
 
-/* The size of a layer's output for the run's image size. */
 static size_t content_target_bytes(const cls_transfer *run, int layer)
 {
-    int h = run->height, w = run->width;
-    for (int i = 0; i < layer; i++)
-        if (run->model->layers[i].kind == CLS_LAYER_POOL) {
-            h /= 2;
-            w /= 2;
-        }
-    return (size_t)run->model->layers[layer].cout * (size_t)h * (size_t)w * sizeof(float);
+    return cls_shape_count(layer_output_shape(run, layer, run->height, run->width)) * sizeof(float);
 }
 
 /* Target, Gram and loss buffers. */
@@ -187,6 +205,7 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
     CLS_TRY(check_params(params));
     CLS_TRY(resolve_layers(run));
     size_t net = 0, style_net = 0, derived = 0, slots = 2 * run->n * sizeof(float);
+    size_t gram_backward = 0;
     cls_net_config config = net_config(run);
     CLS_TRY(cls_net_plan_bytes(model, &config, &net));
     CLS_TRY(cls_net_derived_weight_bytes(model, &config, &derived));
@@ -197,9 +216,13 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
         slots += 3 * (size_t)run->style[i].channels * run->style[i].channels * sizeof(float);
     for (int i = 0; i < run->content_layers.count; i++)
         slots += content_target_bytes(run, run->content[i].layer);
+    for (int i = 0; i < run->style_layers.count; i++) { /* the Gram backward's C x C */
+        const size_t c = (size_t)run->style[i].channels;
+        gram_backward = c * c * sizeof(float) > gram_backward ? c * c * sizeof(float) : gram_backward;
+    }
     /* Style images are processed (and their networks freed) before the optimiser starts. */
     const size_t optimising = net + optimizer_bytes(params, run->n);
-    *bytes = derived + slots + (style_net > optimising ? style_net : optimising);
+    *bytes = derived + slots + gram_backward + (style_net > optimising ? style_net : optimising);
 fail:
     free(run);
     return status;

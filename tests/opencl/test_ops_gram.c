@@ -1,5 +1,6 @@
 /* Gram matrices on the device against the reference: the forward pass, and the backward
- * pass with a non-symmetric incoming gradient, written and accumulated. */
+ * pass with a non-symmetric incoming gradient, written and accumulated; the forward pass
+ * split over slices of the columns. */
 #include "check.h"
 #include "device_util.h"
 #include "ops/gram.h"
@@ -65,6 +66,29 @@ static void random_cases(void)
     }
 }
 
+/* Split-K: the device's rule on a 64-channel map large enough to be split, then the limits
+ * lowered so small shapes split into 2 to 8 slices too (N = 2: the offsets of the second). */
+static void split_cases(void)
+{
+    static const cls_shape big = {1, 64, 256, 256};
+    static const cls_shape small[] = {{2, 4, 33, 64}, {1, 3, 64, 17}, {2, 130, 16, 16}};
+    ref_rng rng = ref_rng_make(402);
+    const cls_tunables saved = dev->tunables;
+    for (size_t i = 0; i <= sizeof small / sizeof small[0]; i++) {
+        const cls_shape s = i == 0 ? big : small[i - 1];
+        if (i == 1) {
+            dev->tunables.gram_min_part_cols = 4;
+            dev->tunables.gram_min_part_work = 1;
+            dev->tunables.gram_max_parts = 8;
+        }
+        CHECK(cls_tunables_gram_parts(&dev->tunables, (size_t)s.c, (size_t)s.h * s.w) > 1);
+        const float *f = host_random(&rng, cls_shape_count(s), -1.0f, 1.0f);
+        cl_mem d_f = dev_upload(f, cls_shape_count(s));
+        forward_case(s, f, d_f);
+    }
+    dev->tunables = saved;
+}
+
 static void shape_errors(void)
 {
     cl_mem a = dev_poisoned(256), b = dev_poisoned(256), c = dev_poisoned(256);
@@ -81,6 +105,7 @@ int main(int argc, char **argv)
     if (!dev_open(argc, argv))
         return 1;
     RUN_CASE(random_cases);
+    RUN_CASE(split_cases);
     RUN_CASE(shape_errors);
     dev_close();
     return check_report();
