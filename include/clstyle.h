@@ -436,6 +436,17 @@ typedef struct cls_transfer_result {
 cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height,
                                    const cls_transfer_params *params, size_t *bytes);
 
+/* Chooses the convolution algorithm of every layer a run for a content image of width x
+ * height uses, by timing the candidates on the device: once per device, driver and shape,
+ * the choices kept in the cache directory, so later runs only read them (seconds at 512x512
+ * the first time, nothing after). cls_transfer_run does this itself; calling it first makes
+ * cls_transfer_plan_bytes exact and lets a caller say why the first run pauses. params'
+ * cancel callback is polled between layers. *measured (may be NULL): the layer shapes timed
+ * now; with dry_run nothing is timed and *measured counts the shapes that would be. */
+cls_status cls_transfer_choose_algorithms(cls_model *model, int width, int height,
+                                          const cls_transfer_params *params, bool dry_run,
+                                          int *measured);
+
 /* Stylises content with the style images (blend_weights: one per style image, normalised
  * to sum 1; NULL for equal). Style images may have any size. *output is allocated with the
  * content's size (free with cls_image_free) and holds clamp(x + mean, 0, 255). When the

@@ -101,6 +101,33 @@ fail:
     return status;
 }
 
+static int interrupted(void *unused)
+{
+    (void)unused;
+    return cls_signals_interrupted();
+}
+
+/* Times the convolution algorithms for this device and size where no earlier run did, and
+ * says so, since it delays the first iteration by seconds. After the memory check, which
+ * uses the choices known so far (the device's rule for the others): a run that cannot fit
+ * is refused before this work. */
+static cls_status choose_algorithms(job *j)
+{
+    cls_transfer_params params = j->o->params;
+    params.cancel = interrupted;
+    const int w = j->content.width, h = j->content.height;
+    int pending = 0, timed;
+    cls_status status = cls_transfer_choose_algorithms(j->model, w, h, &params, true, &pending);
+    if (status != CLS_OK || pending == 0)
+        return status;
+    if (j->o->common.verbosity >= 0)
+        fprintf(stderr,
+                "clstyle: timing both convolution algorithms on %d layer shapes (once "
+                "for this device and size)...\n",
+                pending);
+    return cls_transfer_choose_algorithms(j->model, w, h, &params, false, &timed);
+}
+
 /* Says what the run needs before it starts, and refuses what cannot fit. */
 static cls_status announce(job *j)
 {
@@ -155,12 +182,6 @@ static cls_status write_output(job *j)
     cls_status status = cls_image_write(j->o->output, &j->output, &w);
     cls_signals_unblock();
     return status;
-}
-
-static int interrupted(void *unused)
-{
-    (void)unused;
-    return cls_signals_interrupted();
 }
 
 static int report_interrupted_early(void)
@@ -222,8 +243,9 @@ int cls_cmd_transfer(cls_cli_options *o)
     }
     if ((status = cls_image_check_writable(o->output)) != CLS_OK ||
         (status = load_images(&j)) != CLS_OK || (status = open_device_and_model(&j)) != CLS_OK ||
-        (status = announce(&j)) != CLS_OK) {
-        code = fail(&j, status, hint_for(status));
+        (status = announce(&j)) != CLS_OK || (status = choose_algorithms(&j)) != CLS_OK) {
+        code = status == CLS_ERR_CANCELLED ? report_interrupted_early()
+                                           : fail(&j, status, hint_for(status));
         goto done;
     }
     if (cls_signals_interrupted()) {

@@ -138,10 +138,53 @@ cls_status cls_net_derived_weight_bytes(const cls_model *model, const cls_net_co
     *bytes = 0;
     for (int i = 0; status == CLS_OK && i <= last; i++)
         if (model->layers[i].kind == CLS_LAYER_CONV)
-            *bytes += cls_model_prepare_bytes(
-                model, (size_t)i,
-                cls_conv3x3_choose(model->ctx, input_shape(config, shapes, i),
-                                   model->layers[i].cout));
+            *bytes += cls_model_prepare_bytes(model, (size_t)i,
+                                              cls_conv3x3_choose(model->ctx,
+                                                                 input_shape(config, shapes, i),
+                                                                 model->layers[i].cout));
+    free(shapes);
+fail:
+    return status;
+}
+
+/* Whether a conv layer before i has layer i's shape (VGG repeats them: conv3_2 to conv3_4). */
+static bool same_conv_earlier(const cls_model *model, const cls_net_config *config,
+                              const cls_shape *shapes, int i)
+{
+    const cls_shape in = input_shape(config, shapes, i);
+    for (int k = 0; k < i; k++) {
+        const cls_shape other = input_shape(config, shapes, k);
+        if (model->layers[k].kind == CLS_LAYER_CONV &&
+            model->layers[k].cout == model->layers[i].cout && other.n == in.n && other.c == in.c &&
+            other.h == in.h && other.w == in.w)
+            return true;
+    }
+    return false;
+}
+
+cls_status cls_net_select_algorithms(const cls_model *model, const cls_net_config *config,
+                                     bool dry_run, cls_cancel_fn cancel, void *cancel_user,
+                                     int *measured)
+{
+    cls_status status = CLS_OK;
+    int last = 0;
+    *measured = 0;
+    CLS_TRY(deepest_tap(model, config, &last));
+    cls_shape *shapes = calloc((size_t)last + 1, sizeof *shapes);
+    CLS_CHECK_ALLOC(shapes, "layer shapes");
+    status = layer_shapes(model, config, last, shapes);
+    for (int i = 0; status == CLS_OK && i <= last; i++) {
+        if (model->layers[i].kind != CLS_LAYER_CONV || same_conv_earlier(model, config, shapes, i))
+            continue;
+        if (cancel && cancel(cancel_user)) {
+            status = cls_error(CLS_ERR_CANCELLED, "cancelled while timing convolutions");
+            break;
+        }
+        bool timed = false;
+        status = cls_conv3x3_select(model->ctx, input_shape(config, shapes, i),
+                                    model->layers[i].cout, dry_run, &timed);
+        *measured += timed;
+    }
     free(shapes);
 fail:
     return status;

@@ -29,6 +29,12 @@ void cls_net_destroy(cls_net *net);
 
 /* Device bytes for activations and gradients, without allocating anything. */
 cls_status cls_net_plan_bytes(const cls_model *model, const cls_net_config *config, size_t *bytes);
+/* Has every conv layer of such a network measured for its algorithm (cls_conv3x3_select),
+ * checking cancel between layers; *measured: how many layer shapes were timed (0: all known
+ * from this run or the cache), or with dry_run would be. */
+cls_status cls_net_select_algorithms(const cls_model *model, const cls_net_config *config,
+                                     bool dry_run, cls_cancel_fn cancel, void *cancel_user,
+                                     int *measured);
 /* The derived weights (Winograd-transformed or flipped) such a network would still have to
  * add to the model: they are made when the first network needs them and kept. */
 cls_status cls_net_derived_weight_bytes(const cls_model *model, const cls_net_config *config,

@@ -34,9 +34,20 @@ typedef enum cls_conv_algo {
 } cls_conv_algo;
 
 /* The algorithm for a layer of this shape on ctx's device: $CLSTYLE_CONV=direct|winograd
- * forces one (anything else, or unset, is auto), else the device's measured rule
- * (runtime/tunables.c). The same choice serves forward and backward. */
+ * forces one; else the one cls_conv3x3_select measured (this run or an earlier one), else
+ * (unmeasured, or CLSTYLE_CONV=rule) the device's rule. The same choice serves forward and
+ * backward. */
 cls_conv_algo cls_conv3x3_choose(const cls_ctx *ctx, cls_shape in, int cout);
+
+/* The device's fixed rule (runtime/tunables.c), measured on one device. */
+cls_conv_algo cls_conv3x3_rule(const cls_ctx *ctx, cls_shape in, int cout);
+
+/* Makes sure the shape has a measured choice: read from the cache directory, else both
+ * algorithms timed on the whole shape (forward + backward-data, the faster of two passes
+ * after a warm-up one, on buffers of their own) and the faster kept there for later runs.
+ * *measured tells whether it timed (with dry_run: whether it would have, nothing timed).
+ * Nothing to do when CLSTYLE_CONV forces a choice. */
+cls_status cls_conv3x3_select(cls_ctx *ctx, cls_shape in, int cout, bool dry_run, bool *measured);
 
 /* "direct" or "winograd". */
 const char *cls_conv_algo_name(cls_conv_algo algo);

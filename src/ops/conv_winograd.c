@@ -1,6 +1,5 @@
 /* Winograd F(4x4, 3x3) convolution: launchers of cl/winograd.cl, the channel mixing as 36
- * batched matrix products (the wino_gemm kernel or CLBlast), and the choice between it and
- * the direct kernel. */
+ * batched matrix products (the wino_gemm kernel or CLBlast). */
 #include "ops/conv.h"
 #include "runtime/blas_status.h"
 #include "runtime/launch.h"
@@ -50,22 +49,6 @@ void cls_conv3x3_winograd_scratch_bytes(const cls_ctx *ctx, cls_shape in, int co
 const char *cls_conv_algo_name(cls_conv_algo algo)
 {
     return algo == CLS_CONV_WINOGRAD ? "winograd" : "direct";
-}
-
-cls_conv_algo cls_conv3x3_choose(const cls_ctx *ctx, cls_shape in, int cout)
-{
-    const char *force = getenv("CLSTYLE_CONV");
-    if (force && strcmp(force, "direct") == 0)
-        return CLS_CONV_DIRECT;
-    if (force && strcmp(force, "winograd") == 0)
-        return CLS_CONV_WINOGRAD;
-    const cls_tunables *t = &ctx->tunables;
-    const long tiles = (long)in.n * ((in.h + 3) / 4) * ((in.w + 3) / 4);
-    const int channels = in.c < cout ? in.c : cout;
-    return channels >= t->wino_min_channels && tiles >= t->wino_min_tiles &&
-                   tiles * channels >= t->wino_min_work
-               ? CLS_CONV_WINOGRAD
-               : CLS_CONV_DIRECT;
 }
 
 size_t cls_conv3x3_winograd_weight_count(int cin, int cout)

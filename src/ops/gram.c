@@ -26,7 +26,7 @@ static cls_status gram_split(cls_ctx *ctx, size_t c, size_t hw, size_t parts, cl
                    "Gram matrix (CLBlastSgemmStridedBatched)");
     const cl_uint parts_arg = (cl_uint)parts, count = (cl_uint)(c * c),
                   out_offset = (cl_uint)gram_offset;
-    const cls_arg args[] = {CLS_ARG(partial), CLS_ARG(parts_arg), CLS_ARG(count),
+    const cls_arg args[] = {CLS_ARG(partial), CLS_ARG(parts_arg),  CLS_ARG(count),
                             CLS_ARG(gram),    CLS_ARG(out_offset), CLS_ARG(count)};
     const size_t global[1] = {c * c};
     CLS_TRY(cls_launch(ctx, "sum_partials", args, 6, 1, global, NULL));

@@ -144,6 +144,7 @@ void cls_ctx_destroy(cls_ctx *ctx)
     if (!ctx)
         return;
     cls_programs_release(ctx);
+    free(ctx->conv_choices);
     for (int i = 0; i < CLS_SCRATCH_SLOTS; i++)
         if (ctx->scratch[i])
             clReleaseMemObject(ctx->scratch[i]);

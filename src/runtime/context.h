@@ -21,6 +21,13 @@ typedef enum cls_scratch_slot {
     CLS_SCRATCH_SLOTS
 } cls_scratch_slot;
 
+/* A measured choice of 3x3 convolution algorithm for one layer shape (ops/conv_select.c). */
+typedef struct cls_conv_choice {
+    int n, cin, h, w, cout;
+    int algo;     /* cls_conv_algo */
+    double ms[2]; /* forward + backward-data: direct, Winograd */
+} cls_conv_choice;
+
 struct cls_ctx {
     cls_device_info info;
     cl_platform_id platform;
@@ -37,6 +44,9 @@ struct cls_ctx {
     char cache_dir[4096];  /* empty: cache disabled */
     char kernel_dir[4096]; /* empty: built-in sources */
     char tuning_dir[4096]; /* where the BLAS tuning file lives; empty: nowhere */
+
+    cls_conv_choice *conv_choices; /* measured this run or read from the cache */
+    size_t conv_choice_count;
 
     cl_mem scratch[CLS_SCRATCH_SLOTS];
     size_t scratch_bytes[CLS_SCRATCH_SLOTS];

@@ -19,9 +19,12 @@ static cls_status add_style_image(cls_transfer *run, const cls_image *style, dou
     cls_status status = CLS_OK;
     cls_net *net = NULL;
     cl_mem image = NULL;
-    const cls_net_config config = {
-        style->height, style->width, pool_kind(run->params.pooling), run->style_layers.index,
-        run->style_layers.count, cls_run_gram_scratch_bytes(run, style->height, style->width)};
+    const cls_net_config config = {style->height,
+                                   style->width,
+                                   pool_kind(run->params.pooling),
+                                   run->style_layers.index,
+                                   run->style_layers.count,
+                                   cls_run_gram_scratch_bytes(run, style->height, style->width)};
     CLS_TRY(cls_net_create(run->model, &config, &net));
     CLS_TRY(cls_buffer_create(run->ctx, (size_t)3 * style->width * style->height * sizeof(float),
                               "a style image", &image));

@@ -112,9 +112,11 @@ size_t cls_run_gram_scratch_bytes(const cls_transfer *run, int height, int width
 
 static cls_net_config net_config(const cls_transfer *run)
 {
-    return (cls_net_config){run->height, run->width,
+    return (cls_net_config){run->height,
+                            run->width,
                             run->params.pooling == CLS_POOLING_AVG ? CLS_POOL_AVG : CLS_POOL_MAX,
-                            run->taps, run->tap_count,
+                            run->taps,
+                            run->tap_count,
                             cls_run_gram_scratch_bytes(run, run->height, run->width)};
 }
 
@@ -218,11 +220,34 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
         slots += content_target_bytes(run, run->content[i].layer);
     for (int i = 0; i < run->style_layers.count; i++) { /* the Gram backward's C x C */
         const size_t c = (size_t)run->style[i].channels;
-        gram_backward = c * c * sizeof(float) > gram_backward ? c * c * sizeof(float) : gram_backward;
+        gram_backward =
+            c * c * sizeof(float) > gram_backward ? c * c * sizeof(float) : gram_backward;
     }
     /* Style images are processed (and their networks freed) before the optimiser starts. */
     const size_t optimising = net + optimizer_bytes(params, run->n);
     *bytes = derived + slots + gram_backward + (style_net > optimising ? style_net : optimising);
+fail:
+    free(run);
+    return status;
+}
+
+cls_status cls_transfer_choose_algorithms(cls_model *model, int width, int height,
+                                          const cls_transfer_params *params, bool dry_run,
+                                          int *measured)
+{
+    cls_status status = CLS_OK;
+    cls_transfer *run = calloc(1, sizeof *run);
+    CLS_CHECK_ALLOC(run, "a transfer plan");
+    *run = (cls_transfer){
+        .ctx = model->ctx, .model = model, .params = *params, .width = width, .height = height};
+    int timed = 0;
+    CLS_TRY(check_params(params));
+    CLS_TRY(resolve_layers(run));
+    const cls_net_config config = net_config(run);
+    CLS_TRY(cls_net_select_algorithms(model, &config, dry_run, params->cancel, params->cancel_user,
+                                      &timed));
+    if (measured)
+        *measured = timed;
 fail:
     free(run);
     return status;
@@ -372,6 +397,10 @@ static cls_status prepare(cls_transfer *run, const cls_image *content, const cls
 {
     cls_status status = CLS_OK;
     CLS_TRY(resolve_layers(run));
+    int measured = 0;
+    const cls_net_config content_net = net_config(run);
+    CLS_TRY(cls_net_select_algorithms(run->model, &content_net, false, run->params.cancel,
+                                      run->params.cancel_user, &measured));
     CLS_TRY(allocate_slots(run));
     CLS_TRY(cls_style_targets(run, styles, style_count, blend));
     CLS_TRY(cls_transfer_poll_cancel(run));
