@@ -11,7 +11,10 @@ static void release(cl_mem *m)
 cls_status bench_conv_create(cls_ctx *ctx, cls_shape in, int cout, bench_conv *c)
 {
     cls_status status = CLS_OK;
-    *c = (bench_conv){.in = in, .cout = cout, .algo = cls_conv3x3_choose(ctx, in, cout)};
+    bool timed;
+    *c = (bench_conv){.in = in, .cout = cout};
+    CLS_TRY(cls_conv3x3_select(ctx, in, cout, false, &timed)); /* as a transfer would */
+    c->algo = cls_conv3x3_choose(ctx, in, cout);
     const size_t plane = (size_t)in.n * (size_t)in.h * (size_t)in.w;
     const size_t weights = (size_t)in.c * (size_t)cout * 9;
     CLS_TRY(bench_random_buffer(ctx, (size_t)in.c * plane, 1, &c->input));

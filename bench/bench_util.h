@@ -67,8 +67,8 @@ typedef struct bench_peak {
 void bench_peak_detect(cls_ctx *ctx, double override_gflops, bench_peak *peak);
 
 /* A 3x3 convolution layer with random weights, run the way the network runs it: with the
- * algorithm cls_conv3x3_choose picks for its shape (CLSTYLE_CONV forces one) and the
- * derived weights that needs (flipped, or Winograd-transformed). */
+ * algorithm a transfer would use (measured by cls_conv3x3_select, or forced by
+ * CLSTYLE_CONV) and the derived weights that needs (flipped, or Winograd-transformed). */
 typedef struct bench_conv {
     cls_shape in;
     int cout;
