@@ -53,6 +53,12 @@ static inline uint64_t cls_max_pixels(const cls_read_options *options)
 
 /* CLS_ERR_IMAGE_TOO_LARGE when a width x height image (from the header of name) is over
  * the pixel limit, so decoders refuse it before allocating anything. */
+/* Refuses a file whose compressed image data (`data_bytes`) is too small to hold the
+ * `needed_bits` its header promises even at the format's best compression, before any pixel
+ * buffer is allocated: a truncated or forged file declaring a huge image. */
+cls_status cls_check_data_bound(const char *name, uint64_t width, uint64_t height,
+                                uint64_t data_bytes, uint64_t capacity_bits, uint64_t needed_bits);
+
 cls_status cls_check_pixel_limit(const char *name, uint64_t width, uint64_t height,
                                  const cls_read_options *options);
 

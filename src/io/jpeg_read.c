@@ -100,6 +100,24 @@ static bool read_pixels(jpeg_reader *r, cls_image *image)
     return true;
 }
 
+/* Huffman coding spends at least one bit per 8x8 block of every component (its DC
+ * difference; progressive files too, in their first DC scan), so the file size bounds the
+ * blocks; without this a 700-byte file declaring 100 Mpx has its image allocated (and, if
+ * progressive, a coefficient buffer of 6 bytes a pixel) before libjpeg finds the data
+ * missing. Arithmetic coding can spend far less than a bit, so it has only the pixel limit. */
+static cls_status check_data_bound(const jpeg_reader *r, size_t size)
+{
+    const struct jpeg_decompress_struct *cinfo = &r->cinfo;
+    if (cinfo->arith_code)
+        return CLS_OK;
+    uint64_t blocks = 0;
+    for (int i = 0; i < cinfo->num_components; i++)
+        blocks +=
+            (uint64_t)cinfo->comp_info[i].width_in_blocks * cinfo->comp_info[i].height_in_blocks;
+    return cls_check_data_bound(r->name, cinfo->image_width, cinfo->image_height, size,
+                                (uint64_t)size * 8, blocks);
+}
+
 /* May leave through longjmp: 1 decoded, 0 refused (r->status), -1 libjpeg error (r->err).
  * r lives in the caller, so nothing here needs to be volatile. */
 static int decode_guarded(jpeg_reader *r, const uint8_t *data, size_t size, cls_image *image)
@@ -115,6 +133,8 @@ static int decode_guarded(jpeg_reader *r, const uint8_t *data, size_t size, cls_
     jpeg_read_header(cinfo, TRUE);
     r->orientation = exif_orientation(cinfo); /* the saved markers go at finish_decompress */
     r->status = cls_check_pixel_limit(r->name, cinfo->image_width, cinfo->image_height, r->options);
+    if (r->status == CLS_OK)
+        r->status = check_data_bound(r, size);
     if (r->status != CLS_OK)
         return 0;
     choose_output(r);

@@ -23,6 +23,7 @@ typedef struct png_reader {
     char warning[256];    /* libpng's last warning */
     bool over_user_limit; /* libpng refused a dimension over png_set_user_limits */
     int channels, depth;  /* of the decoded samples: 3 or 4, 8 or 16 */
+    uint64_t idat_bytes;  /* compressed image data in the file */
     uint8_t *samples;     /* the decoded rows */
     png_bytep *rows;
 } png_reader;
@@ -68,6 +69,18 @@ static void set_limits(png_reader *r)
 #endif
 }
 
+/* Deflate turns at most 1032 bytes into one (a 258-byte match in 2 bits), so the IDAT
+ * chunks bound the raw rows; without this a 100-byte file declaring 100 Mpx has its buffers
+ * allocated before libpng finds the data missing. */
+static cls_status check_data_bound(const png_reader *r, png_uint_32 width, png_uint_32 height)
+{
+    const uint64_t bits_per_pixel =
+        (uint64_t)png_get_channels(r->png, r->info) * png_get_bit_depth(r->png, r->info);
+    const uint64_t raw_bits = (uint64_t)width * height * bits_per_pixel;
+    const uint64_t capacity_bits = (r->idat_bytes + 1) * 1032 * 8;
+    return cls_check_data_bound(r->name, width, height, r->idat_bytes, capacity_bits, raw_bits);
+}
+
 /* Reads the header, refuses images over the pixel limit, and asks libpng for RGB or RGBA at
  * 8 or 16 bits whatever the colour type. False (r->status set) when refused. */
 static bool read_header(png_reader *r)
@@ -76,6 +89,8 @@ static bool read_header(png_reader *r)
     png_uint_32 width = png_get_image_width(r->png, r->info);
     png_uint_32 height = png_get_image_height(r->png, r->info);
     r->status = cls_check_pixel_limit(r->name, width, height, r->options);
+    if (r->status == CLS_OK)
+        r->status = check_data_bound(r, width, height);
     if (r->status != CLS_OK)
         return false;
     png_set_expand(r->png); /* palette to RGB, gray below 8 bits to 8, tRNS to alpha */
@@ -187,10 +202,14 @@ static cls_status libpng_failure(const png_reader *r)
 /* libpng allocates a chunk's declared length before it reads the chunk, and
  * png_set_chunk_malloc_max does not bound every chunk in every libpng version: a 100-byte
  * file declaring a 1.9 GB tEXt chunk cost 1.9 GB (found by tests/fuzz). Every chunk up to
- * IEND must fit in the file, so a length that runs past its end is refused first. */
-static cls_status check_chunk_lengths(const uint8_t *data, size_t size, const char *name)
+ * IEND must fit in the file, so a length that runs past its end is refused first. Adds up
+ * the IDAT chunks' lengths on the way. */
+static cls_status check_chunk_lengths(const uint8_t *data, size_t size, const char *name,
+                                      uint64_t *idat_bytes)
 {
-    for (size_t pos = 8; size - pos >= 12;) {
+    *idat_bytes = 0;
+    size_t pos = 8;
+    while (pos <= size && size - pos >= 12) {
         const uint8_t *p = data + pos;
         uint32_t length = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
         if (length > size - pos - 12) {
@@ -205,8 +224,15 @@ static cls_status check_chunk_lengths(const uint8_t *data, size_t size, const ch
         }
         if (memcmp(p + 4, "IEND", 4) == 0)
             break;
+        if (memcmp(p + 4, "IDAT", 4) == 0)
+            *idat_bytes += length;
         pos += 12 + (size_t)length;
     }
+    if (size > pos && size - pos < 12) /* a chunk's length, type and CRC cut short */
+        return cls_error(CLS_ERR_IMAGE_FORMAT,
+                         "%s: not a valid PNG file: unexpected end of file (truncated): "
+                         "the chunk at byte %zu is cut off after %zu bytes",
+                         name, pos, size - pos);
     return CLS_OK;
 }
 
@@ -215,7 +241,7 @@ cls_status cls_png_decode(const uint8_t *data, size_t size, const char *name,
 {
     cls_status status = CLS_OK;
     png_reader r = {.data = data, .size = size, .name = name, .options = options};
-    CLS_TRY(check_chunk_lengths(data, size, name));
+    CLS_TRY(check_chunk_lengths(data, size, name, &r.idat_bytes));
     r.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &r, on_error, on_warning);
     r.info = r.png ? png_create_info_struct(r.png) : NULL;
     CLS_CHECK_ALLOC(r.info, "a PNG decoder");

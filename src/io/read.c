@@ -67,6 +67,18 @@ fail:
     return status;
 }
 
+cls_status cls_check_data_bound(const char *name, uint64_t width, uint64_t height,
+                                uint64_t data_bytes, uint64_t capacity_bits, uint64_t needed_bits)
+{
+    if (needed_bits <= capacity_bits)
+        return CLS_OK;
+    return cls_error(CLS_ERR_IMAGE_FORMAT,
+                     "%s: not enough image data: %llux%llu pixels cannot fit in %llu bytes of "
+                     "compressed data (truncated or corrupt)",
+                     name, (unsigned long long)width, (unsigned long long)height,
+                     (unsigned long long)data_bytes);
+}
+
 cls_status cls_check_pixel_limit(const char *name, uint64_t width, uint64_t height,
                                  const cls_read_options *options)
 {

@@ -226,6 +226,9 @@ def make_bad(bad):
     add("png_zero_width.png", png_file(0, 16), fmt, "Image width is zero in IHDR")
     add("png_bomb.png", png_file(100000, 100000), big, "100000x100000 is 10000000000 pixels")
     add("png_bomb_wide.png", png_file(0x7FFFFFFF, 1), big, "exceeds user limit")
+    # Under the pixel limit, but 12 bytes of deflate data cannot hold 300 MB of rows.
+    add("png_data_short.png", png_file(10000, 10000), fmt,
+        "not enough image data: 10000x10000 pixels cannot fit in 12 bytes")
     add("png_bad_zlib.png", png_file(4, 4, idat=b"\x78\x9c" + b"\xff" * 16), fmt,
         "not a valid PNG file: IDAT: ")
     add("png_not_enough_data.png", png_file(64, 64), fmt, "Not enough image data")
@@ -249,6 +252,9 @@ def make_bad(bad):
         "60000x60000 is 3600000000 pixels")
     add("jpeg_bomb_65535.jpg", with_sof_size(jpeg, 65535, 65535), big,
         "Maximum supported image dimension is 65500 pixels")
+    # Huffman data holds at least a bit per 8x8 block: 740 bytes cannot be 10000x10000.
+    add("jpeg_data_short.jpg", with_sof_size(jpeg, 10000, 10000), fmt,
+        "not enough image data: 10000x10000 pixels cannot fit in")
     add("jpeg_zero_width.jpg", with_sof_size(jpeg, 0, 32), fmt, "Empty JPEG image")
     add("jpeg_12bit.jpg", with_sof_size(jpeg, 48, 32, precision=12), fmt,
         "Unsupported JPEG data precision 12")

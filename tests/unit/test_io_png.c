@@ -3,13 +3,16 @@
  * usage: test_io_png TMP_PARENT_DIR */
 #include "check.h"
 #include "io/io.h"
+#include "io/io_internal.h"
 
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
+#include <zlib.h>
 
 static char tmp[4096];
 
@@ -291,6 +294,71 @@ static void test_exif_chunk(void)
     unlink(path);
 }
 
+static void put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8),
+    p[3] = (uint8_t)v;
+}
+
+static long peak_rss_kib(void)
+{
+    struct rusage u;
+    return getrusage(RUSAGE_SELF, &u) == 0 ? u.ru_maxrss : 0;
+}
+
+/* Found by fuzzing: libpng kept every text chunk decompressed, so 100 zTXt chunks of 15 KB,
+ * each inflating to 15 MB of text, cost 1.5 GB and 11 s to read a 1.5 MB file. Text is
+ * never used and must be skipped: the image reads with its peak memory nearly unchanged. */
+static void test_text_chunk_bomb(void)
+{
+    uint16_t samples[6] = {0, 1, 2, 3, 4, 5};
+    png_spec s = spec_of(3, 2, 8, PNG_COLOR_TYPE_GRAY, samples);
+    char path[4200];
+    tmp_path(path, sizeof path, "text_bomb.png");
+    CHECK(write_png(path, &s));
+    cls_bytes file = {0};
+    CHECK_STATUS(cls_read_file_bytes(path, &file), CLS_OK);
+    unlink(path);
+    /* zTXt: keyword, NUL, method 0, zlib data of 15 MiB of 'a'. */
+    const size_t text_size = (size_t)15 << 20;
+    uint8_t *text = malloc(text_size);
+    uLongf packed_size = compressBound(text_size);
+    uint8_t *chunk = malloc(12 + 9 + packed_size);
+    const int chunks = 100;
+    uint8_t *bomb = NULL;
+    if (!text || !chunk || !file.data)
+        goto done;
+    memset(text, 'a', text_size);
+    CHECK(compress2(chunk + 8 + 9, &packed_size, text, text_size, 9) == Z_OK);
+    const size_t data_size = 9 + packed_size, chunk_size = 12 + data_size;
+    put_be32(chunk, (uint32_t)data_size);
+    memcpy(chunk + 4, "zTXtComment\0\0", 4 + 9);
+    put_be32(chunk + 8 + data_size, (uint32_t)crc32(0, chunk + 4, (uInt)(4 + data_size)));
+    const size_t iend = file.size - 12, size = file.size + chunks * chunk_size;
+    bomb = malloc(size);
+    if (!bomb)
+        goto done;
+    memcpy(bomb, file.data, iend);
+    for (int i = 0; i < chunks; i++)
+        memcpy(bomb + iend + i * chunk_size, chunk, chunk_size);
+    memcpy(bomb + size - 12, file.data + iend, 12);
+    const long before = peak_rss_kib();
+    cls_image image;
+    cls_read_options options = cls_read_options_default();
+    CHECK_STATUS(cls_image_decode(bomb, size, "text_bomb.png", &options, &image), CLS_OK);
+    CHECK(image.width == 3 && image.height == 2);
+    const long grown = peak_rss_kib() - before;
+    printf("  %d zTXt chunks of %zu bytes (15 MiB of text each): peak memory grew %ld KiB\n",
+           chunks, chunk_size, grown);
+    CHECK(grown < 64 * 1024);
+    cls_image_free(&image);
+done:
+    free(bomb);
+    free(chunk);
+    free(text);
+    cls_bytes_free(&file);
+}
+
 static void test_write_round_trips(void)
 {
     cls_image image;
@@ -343,6 +411,7 @@ int main(int argc, char **argv)
     RUN(test_trns_colour);
     RUN(test_16bit_precision_and_alpha);
     RUN(test_exif_chunk);
+    RUN(test_text_chunk_bomb);
     RUN(test_write_round_trips);
     CHECK(rmdir(tmp) == 0); /* fails when a test left a file behind */
     return check_report();
