@@ -70,11 +70,12 @@ static cls_status remember(cls_ctx *ctx, cls_shape in, int cout, cls_conv_algo a
 /* ---- the cache: one small record per device, kernel version and shape, in a directory of
  * the kernel cache's (the same checked, atomically written files) ---- */
 
+/* Next to the BLAS tuning file: kept when the kernel cache is turned off. */
 static bool choice_dir(const cls_ctx *ctx, char *buf, size_t size)
 {
-    if (!ctx->cache_dir[0])
+    if (!ctx->tuning_dir[0])
         return false;
-    int n = snprintf(buf, size, "%s/conv-choices", ctx->cache_dir);
+    int n = snprintf(buf, size, "%s/conv-choices", ctx->tuning_dir);
     return n > 0 && (size_t)n < size;
 }
 

@@ -23,7 +23,7 @@ static void forget_choices(void)
     free(dev->conv_choices);
     dev->conv_choices = NULL;
     dev->conv_choice_count = 0;
-    snprintf(dev->cache_dir, sizeof dev->cache_dir, "%s", cache_dir);
+    snprintf(dev->tuning_dir, sizeof dev->tuning_dir, "%s", cache_dir);
 }
 
 /* The single record file under cache_dir/conv-choices, or "" when there is none. */
@@ -137,12 +137,12 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
-    char saved_dir[sizeof dev->cache_dir];
-    snprintf(saved_dir, sizeof saved_dir, "%s", dev->cache_dir);
+    char saved_dir[sizeof dev->tuning_dir];
+    snprintf(saved_dir, sizeof saved_dir, "%s", dev->tuning_dir);
     RUN_CASE(measured_then_cached);
     RUN_CASE(choice_obeyed);
     RUN_CASE(damaged_record);
-    snprintf(dev->cache_dir, sizeof dev->cache_dir, "%s", saved_dir);
+    snprintf(dev->tuning_dir, sizeof dev->tuning_dir, "%s", saved_dir);
     char command[512];
     snprintf(command, sizeof command, "rm -rf '%s'", cache_dir);
     if (system(command) != 0)
