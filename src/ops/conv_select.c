@@ -253,8 +253,14 @@ cls_status cls_conv3x3_select(cls_ctx *ctx, cls_shape in, int cout, bool dry_run
     const cls_cache_key key = choice_key(ctx, in, cout);
     double ms[2];
     cls_conv_algo algo;
-    if (load_choice(ctx, &key, &algo, ms))
+    if (load_choice(ctx, &key, &algo, ms)) {
+        cls_log(ctx, CLS_LOG_DEBUG,
+                "conv %d -> %d at %dx%d: %s (cached: direct %.1f ms, "
+                "winograd %.1f ms)",
+                in.c, cout, in.w, in.h, cls_conv_algo_name(algo), ms[CLS_CONV_DIRECT],
+                ms[CLS_CONV_WINOGRAD]);
         return remember(ctx, in, cout, algo, ms);
+    }
     if (dry_run) {
         *measured = true;
         return CLS_OK;
