@@ -17,3 +17,34 @@ kernel void adam_step(global float *x, global const float *g, global float *m, g
     v[i] = vi;
     x[i] -= step_size * mi / (sqrt(vi) / bias_correction2_sqrt + eps);
 }
+
+// partial[g] = sum of a[i] * b[i] over i = g, g + G, g + 2G, ... (G: the global size), for
+// the host to add up in double: one launch and a small read per dot product, where CLBlast's
+// two-kernel Xdot took milliseconds on CPU devices. Neighbouring work-items read neighbouring
+// elements (coalesced on GPUs).
+kernel void dot_partials(global const float *a, global const float *b, const uint n,
+                         global float *partial)
+{
+    const uint g = get_global_id(0), stride = get_global_size(0);
+    float s = 0.0f;
+    for (uint i = g; i < n; i += stride)
+        s = fma(a[i], b[i], s);
+    partial[g] = s;
+}
+
+// The same over contiguous blocks of `block` elements per work-item, with float8 loads:
+// what CPUs read fastest.
+kernel void dot_partials_block(global const float *a, global const float *b, const uint n,
+                               const uint block, global float *partial)
+{
+    const uint g = get_global_id(0);
+    const uint start = g * block, end = min(n, start + block);
+    float8 s8 = 0.0f;
+    uint i = start;
+    for (; i + 8 <= end; i += 8)
+        s8 = fma(vload8(0, a + i), vload8(0, b + i), s8);
+    float s = s8.s0 + s8.s1 + s8.s2 + s8.s3 + s8.s4 + s8.s5 + s8.s6 + s8.s7;
+    for (; i < end; i++)
+        s = fma(a[i], b[i], s);
+    partial[g] = s;
+}

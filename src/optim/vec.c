@@ -5,20 +5,43 @@
 #include "runtime/launch.h"
 
 #include <math.h>
+#include <stdlib.h>
+
+/* Work-items of a dot product: one per block, or the fixed count of the strided pattern. */
+static size_t dot_items(const cls_tunables *t, size_t n)
+{
+    if (t->dot_block > 0)
+        return n / (size_t)t->dot_block + 1;
+    return (size_t)t->dot_items;
+}
+
+size_t cls_vec_space_bytes(const cls_ctx *ctx, size_t n)
+{
+    return (4 + dot_items(&ctx->tunables, n)) * sizeof(float);
+}
 
 cls_status cls_vec_space_init(cls_vec_space *v, cls_ctx *ctx, size_t n)
 {
-    v->ctx = ctx;
-    v->n = n;
-    v->result = NULL;
-    return cls_buffer_create(ctx, 4 * sizeof(float), "optimiser scalars", &v->result);
+    cls_status status = CLS_OK;
+    *v = (cls_vec_space){.ctx = ctx, .n = n, .partial_count = dot_items(&ctx->tunables, n)};
+    v->host_partials = malloc(v->partial_count * sizeof *v->host_partials);
+    CLS_CHECK_ALLOC(v->host_partials, "the optimiser's partial sums");
+    CLS_TRY(cls_buffer_create(ctx, 4 * sizeof(float), "optimiser scalars", &v->result));
+    CLS_TRY(cls_buffer_create(ctx, v->partial_count * sizeof(float), "optimiser scalars",
+                              &v->partials));
+fail:
+    return status;
 }
 
 void cls_vec_space_release(cls_vec_space *v)
 {
     if (v->result)
         clReleaseMemObject(v->result);
-    v->result = NULL;
+    if (v->partials)
+        clReleaseMemObject(v->partials);
+    free(v->host_partials);
+    v->result = v->partials = NULL;
+    v->host_partials = NULL;
 }
 
 cls_status cls_vec_alloc(cls_vec_space *v, const char *what, cl_mem *out)
@@ -37,9 +60,22 @@ static cls_status read_scalar(cls_vec_space *v, double *out)
 cls_status cls_vec_dot(cls_vec_space *v, cl_mem a, cl_mem b, double *out)
 {
     cls_status status = CLS_OK;
-    CLS_CHECK_BLAS(CLBlastSdot(v->n, v->result, 0, a, 0, 1, b, 0, 1, &v->ctx->queue, NULL),
-                   "CLBlastSdot");
-    CLS_TRY(read_scalar(v, out));
+    const cls_tunables *t = &v->ctx->tunables;
+    const cl_uint n = (cl_uint)v->n, block = (cl_uint)t->dot_block;
+    const size_t items = v->partial_count;
+    if (t->dot_block > 0) {
+        const cls_arg args[] = {CLS_ARG(a), CLS_ARG(b), CLS_ARG(n), CLS_ARG(block),
+                                CLS_ARG(v->partials)};
+        CLS_TRY(cls_launch(v->ctx, "dot_partials_block", args, 5, 1, &items, NULL));
+    } else {
+        const cls_arg args[] = {CLS_ARG(a), CLS_ARG(b), CLS_ARG(n), CLS_ARG(v->partials)};
+        CLS_TRY(cls_launch(v->ctx, "dot_partials", args, 4, 1, &items, NULL));
+    }
+    CLS_TRY(cls_read_floats(v->ctx, v->partials, 0, items, v->host_partials));
+    double sum = 0.0;
+    for (size_t i = 0; i < items; i++)
+        sum += v->host_partials[i];
+    *out = sum;
 fail:
     return status;
 }

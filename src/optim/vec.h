@@ -1,6 +1,7 @@
-/* Reductions and copies over device vectors for the optimisers, through CLBlast. Each
- * reduction reads one scalar back to the host: the only host synchronisation an optimiser
- * step needs. */
+/* Reductions and copies over device vectors for the optimisers: dot products by the
+ * dot_partials kernels (partial sums added on the host, in double), the rest through
+ * CLBlast. Each reduction reads its result back to the host: the only host synchronisation
+ * an optimiser step needs. */
 #ifndef CLS_OPTIM_VEC_H
 #define CLS_OPTIM_VEC_H
 
@@ -12,8 +13,14 @@
 typedef struct cls_vec_space {
     cls_ctx *ctx;
     size_t n;
-    cl_mem result; /* scalars written by CLBlast, read back one at a time */
+    cl_mem result;   /* scalars written by CLBlast, read back one at a time */
+    cl_mem partials; /* the dot products' partial sums */
+    size_t partial_count;
+    float *host_partials;
 } cls_vec_space;
+
+/* Device bytes of a vector space besides its vectors (the partial sums). */
+size_t cls_vec_space_bytes(const cls_ctx *ctx, size_t n);
 
 cls_status cls_vec_space_init(cls_vec_space *v, cls_ctx *ctx, size_t n);
 void cls_vec_space_release(cls_vec_space *v);

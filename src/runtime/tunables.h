@@ -28,6 +28,12 @@ typedef struct cls_tunables {
     int gram_max_parts;          /* at most this many slices (a power of two) */
     size_t gram_min_part_cols;   /* each slice at least this many columns */
     size_t gram_min_part_work;   /* ... and C * C * columns at least this */
+
+    /* Dot products of the optimisers (optim/vec.c, cl/optim.cl): each work-item sums a
+     * contiguous block of dot_block elements (CPUs), or, when 0, every dot_items-th element
+     * (GPUs: neighbouring work-items read neighbouring elements). */
+    int dot_block;
+    int dot_items;
 } cls_tunables;
 
 cls_tunables cls_tunables_for(const cls_device_info *device);

@@ -3,6 +3,7 @@
 #include "ops/gram.h"
 #include "optim/adam.h"
 #include "optim/lbfgs.h"
+#include "optim/vec.h"
 #include "runtime/launch.h"
 #include "transfer/image_tensor.h"
 #include "transfer/run.h"
@@ -120,14 +121,15 @@ static cls_net_config net_config(const cls_transfer *run)
                             cls_run_gram_scratch_bytes(run, run->height, run->width)};
 }
 
-static size_t optimizer_bytes(const cls_transfer_params *p, size_t n)
+/* The optimiser's vectors and its small buffer of partial sums. */
+static size_t optimizer_bytes(const cls_ctx *ctx, const cls_transfer_params *p, size_t n)
 {
     if (p->optimizer == CLS_OPTIMIZER_ADAM)
-        return cls_adam_bytes(n);
+        return cls_adam_bytes(n) + cls_vec_space_bytes(ctx, n);
     cls_lbfgs_params lp = cls_lbfgs_params_default(p->iterations);
     lp.history_size = p->lbfgs_history;
     lp.strong_wolfe = p->line_search;
-    return cls_lbfgs_bytes(n, &lp);
+    return cls_lbfgs_bytes(n, &lp) + cls_vec_space_bytes(ctx, n);
 }
 
 static size_t content_target_bytes(const cls_transfer *run, int layer)
@@ -224,7 +226,7 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
             c * c * sizeof(float) > gram_backward ? c * c * sizeof(float) : gram_backward;
     }
     /* Style images are processed (and their networks freed) before the optimiser starts. */
-    const size_t optimising = net + optimizer_bytes(params, run->n);
+    const size_t optimising = net + optimizer_bytes(model->ctx, params, run->n);
     *bytes = derived + slots + gram_backward + (style_net > optimising ? style_net : optimising);
 fail:
     free(run);
@@ -341,7 +343,7 @@ static cls_status optimise(cls_transfer *run, cls_optim_result *result)
             ap.lr = p->learning_rate;
         cls_adam *adam = NULL;
         CLS_TRY(cls_adam_create(run->ctx, run->n, &ap, &adam));
-        run->device_bytes += cls_adam_bytes(run->n);
+        run->device_bytes += optimizer_bytes(run->ctx, p, run->n);
         status = cls_adam_run(adam, run->x, &objective, on_iteration, run, result);
         cls_adam_destroy(adam);
         return status;
@@ -353,7 +355,7 @@ static cls_status optimise(cls_transfer *run, cls_optim_result *result)
         lp.lr = p->learning_rate;
     cls_lbfgs *lbfgs = NULL;
     CLS_TRY(cls_lbfgs_create(run->ctx, run->n, &lp, &lbfgs));
-    run->device_bytes += cls_lbfgs_bytes(run->n, &lp);
+    run->device_bytes += optimizer_bytes(run->ctx, p, run->n);
     status = cls_lbfgs_run(lbfgs, run->x, &objective, on_iteration, run, result);
     cls_lbfgs_destroy(lbfgs);
 fail:
