@@ -110,31 +110,42 @@ static size_t plan_bytes(const cls_model *m, const cls_net_config *c, int last,
     return total + 2 * *largest + scratch[0] + scratch[1];
 }
 
-cls_status cls_net_plan_bytes(const cls_model *model, const cls_net_config *config, size_t *bytes)
+/* The output shape of every layer up to the deepest tap: *shapes (malloc'd, *last + 1). */
+static cls_status planned_shapes(const cls_model *model, const cls_net_config *config, int *last,
+                                 cls_shape **shapes)
 {
     cls_status status = CLS_OK;
+    *shapes = NULL;
+    CLS_TRY(deepest_tap(model, config, last));
+    *shapes = calloc((size_t)*last + 1, sizeof **shapes);
+    CLS_CHECK_ALLOC(*shapes, "layer shapes");
+    status = layer_shapes(model, config, *last, *shapes);
+    if (status != CLS_OK) {
+        free(*shapes);
+        *shapes = NULL;
+    }
+fail:
+    return status;
+}
+
+cls_status cls_net_plan_bytes(const cls_model *model, const cls_net_config *config, size_t *bytes)
+{
     int last = 0;
     size_t largest;
-    CLS_TRY(deepest_tap(model, config, &last));
-    cls_shape *shapes = calloc((size_t)last + 1, sizeof *shapes);
-    CLS_CHECK_ALLOC(shapes, "layer shapes");
-    status = layer_shapes(model, config, last, shapes);
+    cls_shape *shapes;
+    cls_status status = planned_shapes(model, config, &last, &shapes);
     if (status == CLS_OK)
         *bytes = plan_bytes(model, config, last, shapes, &largest);
     free(shapes);
-fail:
     return status;
 }
 
 cls_status cls_net_derived_weight_bytes(const cls_model *model, const cls_net_config *config,
                                         size_t *bytes)
 {
-    cls_status status = CLS_OK;
     int last = 0;
-    CLS_TRY(deepest_tap(model, config, &last));
-    cls_shape *shapes = calloc((size_t)last + 1, sizeof *shapes);
-    CLS_CHECK_ALLOC(shapes, "layer shapes");
-    status = layer_shapes(model, config, last, shapes);
+    cls_shape *shapes;
+    cls_status status = planned_shapes(model, config, &last, &shapes);
     *bytes = 0;
     for (int i = 0; status == CLS_OK && i <= last; i++)
         if (model->layers[i].kind == CLS_LAYER_CONV)
@@ -143,7 +154,6 @@ cls_status cls_net_derived_weight_bytes(const cls_model *model, const cls_net_co
                                                                  input_shape(config, shapes, i),
                                                                  model->layers[i].cout));
     free(shapes);
-fail:
     return status;
 }
 
@@ -166,13 +176,10 @@ cls_status cls_net_select_algorithms(const cls_model *model, const cls_net_confi
                                      bool dry_run, cls_cancel_fn cancel, void *cancel_user,
                                      int *measured)
 {
-    cls_status status = CLS_OK;
     int last = 0;
+    cls_shape *shapes;
     *measured = 0;
-    CLS_TRY(deepest_tap(model, config, &last));
-    cls_shape *shapes = calloc((size_t)last + 1, sizeof *shapes);
-    CLS_CHECK_ALLOC(shapes, "layer shapes");
-    status = layer_shapes(model, config, last, shapes);
+    cls_status status = planned_shapes(model, config, &last, &shapes);
     for (int i = 0; status == CLS_OK && i <= last; i++) {
         if (model->layers[i].kind != CLS_LAYER_CONV || same_conv_earlier(model, config, shapes, i))
             continue;
@@ -186,7 +193,6 @@ cls_status cls_net_select_algorithms(const cls_model *model, const cls_net_confi
         *measured += timed;
     }
     free(shapes);
-fail:
     return status;
 }
 

@@ -195,36 +195,50 @@ static void destroy_run(cls_transfer *run)
     free(run);
 }
 
-cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height,
-                                   const cls_transfer_params *params, size_t *bytes)
+/* A run that is only planned, not started: its parameters checked and layers resolved. */
+static cls_status planned_run(cls_model *model, int width, int height,
+                              const cls_transfer_params *params, cls_transfer **out)
 {
     cls_status status = CLS_OK;
     cls_transfer *run = calloc(1, sizeof *run);
     CLS_CHECK_ALLOC(run, "a transfer plan");
-    run->model = (cls_model *)model;
-    run->params = *params;
-    run->width = width;
-    run->height = height;
-    run->n = (size_t)3 * width * height;
+    *run = (cls_transfer){.ctx = model->ctx,
+                          .model = model,
+                          .params = *params,
+                          .width = width,
+                          .height = height,
+                          .n = (size_t)3 * width * height};
     CLS_TRY(check_params(params));
     CLS_TRY(resolve_layers(run));
+    *out = run;
+    return CLS_OK;
+fail:
+    free(run);
+    return status;
+}
+
+cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height,
+                                   const cls_transfer_params *params, size_t *bytes)
+{
+    cls_transfer *run = NULL;
+    cls_status status = planned_run((cls_model *)model, width, height, params, &run);
+    if (status != CLS_OK)
+        return status;
     size_t net = 0, style_net = 0, derived = 0, slots = 2 * run->n * sizeof(float);
-    size_t gram_backward = 0;
+    size_t gram_backward = 0; /* the Gram backward pass's C x C scratch */
     cls_net_config config = net_config(run);
     CLS_TRY(cls_net_plan_bytes(model, &config, &net));
     CLS_TRY(cls_net_derived_weight_bytes(model, &config, &derived));
     config.taps = run->style_layers.index;
     config.tap_count = run->style_layers.count;
     CLS_TRY(cls_net_plan_bytes(model, &config, &style_net)); /* a style image of this size */
-    for (int i = 0; i < run->style_layers.count; i++)
-        slots += 3 * (size_t)run->style[i].channels * run->style[i].channels * sizeof(float);
+    for (int i = 0; i < run->style_layers.count; i++) {
+        const size_t cc = (size_t)run->style[i].channels * run->style[i].channels * sizeof(float);
+        slots += 3 * cc;
+        gram_backward = cc > gram_backward ? cc : gram_backward;
+    }
     for (int i = 0; i < run->content_layers.count; i++)
         slots += content_target_bytes(run, run->content[i].layer);
-    for (int i = 0; i < run->style_layers.count; i++) { /* the Gram backward's C x C */
-        const size_t c = (size_t)run->style[i].channels;
-        gram_backward =
-            c * c * sizeof(float) > gram_backward ? c * c * sizeof(float) : gram_backward;
-    }
     /* Style images are processed (and their networks freed) before the optimiser starts. */
     const size_t optimising = net + optimizer_bytes(model->ctx, params, run->n);
     *bytes = derived + slots + gram_backward + (style_net > optimising ? style_net : optimising);
@@ -237,20 +251,16 @@ cls_status cls_transfer_choose_algorithms(cls_model *model, int width, int heigh
                                           const cls_transfer_params *params, bool dry_run,
                                           int *measured)
 {
-    cls_status status = CLS_OK;
-    cls_transfer *run = calloc(1, sizeof *run);
-    CLS_CHECK_ALLOC(run, "a transfer plan");
-    *run = (cls_transfer){
-        .ctx = model->ctx, .model = model, .params = *params, .width = width, .height = height};
+    cls_transfer *run = NULL;
     int timed = 0;
-    CLS_TRY(check_params(params));
-    CLS_TRY(resolve_layers(run));
+    cls_status status = planned_run(model, width, height, params, &run);
+    if (status != CLS_OK)
+        return status;
     const cls_net_config config = net_config(run);
-    CLS_TRY(cls_net_select_algorithms(model, &config, dry_run, params->cancel, params->cancel_user,
-                                      &timed));
+    status = cls_net_select_algorithms(model, &config, dry_run, params->cancel, params->cancel_user,
+                                       &timed);
     if (measured)
         *measured = timed;
-fail:
     free(run);
     return status;
 }

@@ -29,29 +29,31 @@ static void check_dot(size_t n, ref_rng *rng, const char *pattern)
     cls_vec_space_release(&v);
 }
 
-static void dot_blocks(void)
+/* Every length with dot_block set to block (0: the strided pattern) and each dot_items. */
+static void dot_sweep(unsigned seed, int block, const int *items, size_t item_count)
 {
-    ref_rng rng = ref_rng_make(501);
+    ref_rng rng = ref_rng_make(seed);
     const cls_tunables saved = dev->tunables;
-    for (int block = 8; block <= 4096; block *= 8) {
-        dev->tunables.dot_block = block;
+    dev->tunables.dot_block = block;
+    for (size_t k = 0; k < item_count; k++) {
+        dev->tunables.dot_items = items[k];
         for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++)
-            check_dot(lengths[i], &rng, "block");
+            check_dot(lengths[i], &rng, block ? "block" : "strided");
     }
     dev->tunables = saved;
 }
 
+static void dot_blocks(void)
+{
+    static const int unused[] = {16384};
+    for (int block = 8; block <= 4096; block *= 8)
+        dot_sweep(501, block, unused, 1);
+}
+
 static void dot_strided(void)
 {
-    ref_rng rng = ref_rng_make(502);
-    const cls_tunables saved = dev->tunables;
-    dev->tunables.dot_block = 0;
-    for (int items = 1; items <= 65536; items *= 16) {
-        dev->tunables.dot_items = items;
-        for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++)
-            check_dot(lengths[i], &rng, "strided");
-    }
-    dev->tunables = saved;
+    static const int items[] = {1, 16, 256, 4096, 65536};
+    dot_sweep(502, 0, items, sizeof items / sizeof items[0]);
 }
 
 static void asum_absmax(void)
