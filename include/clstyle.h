@@ -307,6 +307,13 @@ typedef struct cls_model cls_model;
  * features.{i}.weight / .bias tensors are read; every one is checked for shape and for
  * NaN/Inf. */
 cls_status cls_model_load(cls_ctx *ctx, const char *path, cls_model **out);
+
+/* Checks without a device what cls_model_load checks before it reads values: the file's
+ * format, the architecture, and every convolution's tensors and shapes, with the same
+ * errors. The CLI calls it before opening the device, so a damaged or wrong file is
+ * reported at once rather than after the device's start-up. NaN/Inf values and data errors
+ * (a bad CRC) are found only by cls_model_load, which reads the values. */
+cls_status cls_model_check(const char *path);
 void cls_model_destroy(cls_model *model); /* NULL is a no-op */
 
 /* "vgg19" or "vgg16". */

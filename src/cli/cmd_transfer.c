@@ -81,6 +81,20 @@ fail:
     return status;
 }
 
+/* Finds the weight file and checks its format and tensors, all before the device starts up,
+ * so that a damaged or wrong file is reported at once. */
+static cls_status check_model(job *j)
+{
+    cls_status status = CLS_OK;
+    if (j->o->model)
+        snprintf(j->model_path, sizeof j->model_path, "%s", j->o->model);
+    else
+        CLS_TRY(cls_model_find(j->model_path, sizeof j->model_path));
+    CLS_TRY(cls_model_check(j->model_path));
+fail:
+    return status;
+}
+
 static cls_status open_device_and_model(job *j)
 {
     cls_status status = CLS_OK;
@@ -91,10 +105,6 @@ static cls_status open_device_and_model(job *j)
     params.log_level = j->o->common.verbosity >= 2   ? CLS_LOG_DEBUG
                        : j->o->common.verbosity == 1 ? CLS_LOG_INFO
                                                      : CLS_LOG_WARN;
-    if (j->o->model)
-        snprintf(j->model_path, sizeof j->model_path, "%s", j->o->model);
-    else
-        CLS_TRY(cls_model_find(j->model_path, sizeof j->model_path));
     CLS_TRY(cls_ctx_create(&params, &j->ctx));
     CLS_TRY(cls_model_load(j->ctx, j->model_path, &j->model));
 fail:
@@ -242,8 +252,9 @@ int cls_cmd_transfer(cls_cli_options *o)
         goto done;
     }
     if ((status = cls_image_check_writable(o->output)) != CLS_OK ||
-        (status = load_images(&j)) != CLS_OK || (status = open_device_and_model(&j)) != CLS_OK ||
-        (status = announce(&j)) != CLS_OK || (status = choose_algorithms(&j)) != CLS_OK) {
+        (status = load_images(&j)) != CLS_OK || (status = check_model(&j)) != CLS_OK ||
+        (status = open_device_and_model(&j)) != CLS_OK || (status = announce(&j)) != CLS_OK ||
+        (status = choose_algorithms(&j)) != CLS_OK) {
         code = status == CLS_ERR_CANCELLED ? report_interrupted_early()
                                            : fail(&j, status, hint_for(status));
         goto done;

@@ -75,18 +75,28 @@ fail:
     return status;
 }
 
+/* The weight and bias tensors of convolution layer, with their shapes checked. */
+static cls_status conv_tensors(const cls_weights *w, const char *path, const cls_vgg_layer *layer,
+                               const cls_weight_tensor **weight, const cls_weight_tensor **bias)
+{
+    cls_status status = CLS_OK;
+    char name[64];
+    const int64_t wshape[4] = {layer->cout, layer->cin, 3, 3}, bshape[1] = {layer->cout};
+    snprintf(name, sizeof name, "features.%d.weight", layer->torch_index);
+    CLS_TRY(expect_tensor(w, path, name, wshape, 4, weight));
+    snprintf(name, sizeof name, "features.%d.bias", layer->torch_index);
+    CLS_TRY(expect_tensor(w, path, name, bshape, 1, bias));
+fail:
+    return status;
+}
+
 static cls_status load_conv(cls_model *m, cls_weights *w, size_t index, float *host)
 {
     cls_status status = CLS_OK;
     const cls_vgg_layer *layer = &m->layers[index];
     cls_model_layer *p = &m->params[index];
-    char name[64];
     const cls_weight_tensor *weight, *bias;
-    const int64_t wshape[4] = {layer->cout, layer->cin, 3, 3}, bshape[1] = {layer->cout};
-    snprintf(name, sizeof name, "features.%d.weight", layer->torch_index);
-    CLS_TRY(expect_tensor(w, m->path, name, wshape, 4, &weight));
-    snprintf(name, sizeof name, "features.%d.bias", layer->torch_index);
-    CLS_TRY(expect_tensor(w, m->path, name, bshape, 1, &bias));
+    CLS_TRY(conv_tensors(w, m->path, layer, &weight, &bias));
     CLS_TRY(upload(m, w, weight, layer->name, host, &p->weight));
     CLS_TRY(upload(m, w, bias, layer->name, host, &p->bias));
 fail:
@@ -150,6 +160,24 @@ fail:
     free(host);
     cls_weights_close(w);
     cls_model_destroy(m);
+    return status;
+}
+
+cls_status cls_model_check(const char *path)
+{
+    cls_status status = CLS_OK;
+    cls_weights *w = NULL;
+    cls_vgg_arch arch;
+    size_t count = 0;
+    const cls_weight_tensor *weight, *bias;
+    CLS_TRY(cls_weights_open(path, &w));
+    CLS_TRY(cls_model_detect_arch(w, path, &arch));
+    const cls_vgg_layer *layers = cls_vgg_layers(arch, &count);
+    for (size_t i = 0; i < count; i++)
+        if (layers[i].kind == CLS_LAYER_CONV)
+            CLS_TRY(conv_tensors(w, path, &layers[i], &weight, &bias));
+fail:
+    cls_weights_close(w);
     return status;
 }
 

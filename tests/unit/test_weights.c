@@ -1,6 +1,7 @@
 /* Weight file reader: the three formats give bit-identical tensors, unused tensors are never
  * read, 16-bit conversions are exact, and every hostile file of tests/data/bad/weights gives
- * its expected status and message (and truncated or corrupted copies never crash).
+ * its expected status and message (and truncated or corrupted copies never crash); the
+ * model check made before the device starts.
  * usage: test_weights FIXTURE_DIR TMP_PARENT_DIR */
 #include "check.h"
 #include "net/weights.h"
@@ -400,6 +401,59 @@ static void test_json_value_limit(void)
     free(h);
 }
 
+/* cls_model_check, the device-free check the CLI makes before the device starts: VGG-19 and
+ * VGG-16 in every format pass; a missing convolution, a wrong shape and a file of other
+ * tensors fail with cls_model_load's errors; values are not read (a NaN passes). */
+static void write_and_check(const char *name, writer_fn write, const writer_tensor *tensors,
+                            size_t count, cls_status want, const char *message)
+{
+    char path[4200];
+    tmp_path(path, sizeof path, name);
+    writer_options opt = {.dtype = CLS_DTYPE_F32};
+    CHECK_STATUS(write(path, tensors, count, &opt), CLS_OK);
+    CHECK_STATUS(cls_model_check(path), want);
+    if (message)
+        CHECK_CONTAINS(cls_last_error(), message);
+    unlink(path);
+}
+
+static void test_model_check(void)
+{
+    random_vgg v19, v16;
+    CHECK_STATUS(random_vgg_make(CLS_VGG19, RANDOM_VGG_DEFAULT_SEED, false, &v19), CLS_OK);
+    CHECK_STATUS(random_vgg_make(CLS_VGG16, RANDOM_VGG_DEFAULT_SEED, false, &v16), CLS_OK);
+    for (size_t f = 0; f < 3; f++)
+        write_and_check(files[f].name, files[f].write, v19.tensors, v19.count, CLS_OK, NULL);
+    write_and_check("vgg16.safetensors", writer_safetensors, v16.tensors, v16.count, CLS_OK, NULL);
+
+    writer_tensor *edited = malloc(v19.count * sizeof *edited);
+    memcpy(edited, v19.tensors, v19.count * sizeof *edited);
+    edited[6] = edited[v19.count - 1]; /* features.7.weight replaced by the last bias */
+    write_and_check("missing.safetensors", writer_safetensors, edited, v19.count - 1,
+                    CLS_ERR_WEIGHTS_MISMATCH,
+                    "tensor features.7.weight (shape [128, 128, 3, 3]) "
+                    "is missing");
+    memcpy(edited, v19.tensors, v19.count * sizeof *edited);
+    edited[2].shape[2] = 9; /* features.2.weight [64, 64, 9, 1]: the same count */
+    edited[2].shape[3] = 1;
+    write_and_check("shape.pth", writer_pth, edited, v19.count, CLS_ERR_WEIGHTS_MISMATCH,
+                    "tensor features.2.weight has shape [64, 64, 9, 1], expected [64, 64, 3, 3]");
+    write_and_check("other.safetensors", writer_safetensors, edited + 1, 1,
+                    CLS_ERR_WEIGHTS_MISMATCH, "neither VGG-19");
+
+    memcpy(edited, v19.tensors, v19.count * sizeof *edited);
+    float *nan_bias = malloc(64 * sizeof *nan_bias);
+    memcpy(nan_bias, v19.tensors[1].data, 64 * sizeof *nan_bias);
+    nan_bias[5] = NAN;
+    edited[1].data = nan_bias;
+    write_and_check("nan.pth", writer_pth_legacy, edited, v19.count, CLS_OK, NULL);
+    free(nan_bias);
+    free(edited);
+    CHECK_STATUS(cls_model_check("/nonexistent/vgg19.pth"), CLS_ERR_IO);
+    random_vgg_free(&v19);
+    random_vgg_free(&v16);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 3) {
@@ -420,6 +474,7 @@ int main(int argc, char **argv)
     RUN(test_truncated_and_corrupted);
     RUN(test_unused_tensor_not_read);
     RUN(test_formats_agree);
+    RUN(test_model_check);
     rmdir(tmp);
     return check_report();
 }
