@@ -3,7 +3,7 @@
 # corpus and regression files copied to a temporary directory (the repository is not
 # modified), and prints one line per target. Exits non-zero when any target reports a
 # crash, leak, timeout, out-of-memory or sanitizer error; the reproducer and the log are
-# kept and named.
+# kept and named. Targets run side by side, $FUZZ_JOBS at once (default: one per core).
 set -uo pipefail
 if [ $# -ne 2 ] || ! [ "$2" -gt 0 ] 2>/dev/null; then
   echo "usage: $0 BUILD_DIR SECONDS" >&2
@@ -16,13 +16,13 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/clstyle-fuzz-smoke.XXXXXX")
 keep=false
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
-failed=0
-for t in "${targets[@]}"; do
+fuzz_target() { # fuzz_target T: fuzzes T, prints its line; fails on a finding
+  local t=$1 exe corpus log dict seeds start rc elapsed done_line execs speed rss cov ft corp \
+    artifact reason
   exe="$build/tests/fuzz/fuzz_$t"
   if [ ! -x "$exe" ]; then
     echo "fuzz_$t: FAIL not built ($exe; configure with -Dfuzz=true)"
-    failed=$((failed + 1)); keep=true
-    continue
+    return 1
   fi
   corpus="$work/$t/corpus"
   mkdir -p "$corpus" "$work/$t/artifacts"
@@ -55,6 +55,23 @@ for t in "${targets[@]}"; do
     reason=$(grep -m1 -oE 'ERROR: [A-Za-z]+: [^ ]+( [^ ]+)?|runtime error: .*|out-of-memory.*|timeout.*' "$log")
     printf 'fuzz_%s: FAIL exit %s after %ss: %s; reproducer %s; log %s\n' "$t" "$rc" "$elapsed" \
       "${reason:-see the log}" "${artifact:-none}" "$log"
+    return 1
+  fi
+}
+
+# libFuzzer runs each target on one thread.
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+    wait -n
+  done
+  (fuzz_target "$t" >"$work/$t.line"; echo $? >"$work/$t.status") &
+done
+wait
+failed=0
+for t in "${targets[@]}"; do
+  cat "$work/$t.line"
+  if [ "$(cat "$work/$t.status")" != 0 ]; then
     failed=$((failed + 1)); keep=true
   fi
 done
