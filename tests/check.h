@@ -5,8 +5,27 @@
 
 #include "clstyle.h"
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+/* CLSTYLE_TEST_QUICK=1 (tests/valgrind/run.py --quick sets it) asks the device and CLI tests
+ * for their reduced case lists: a few small cases of each kind, so that the suites finish
+ * under valgrind, where kernels run 100 to 300 times slower, in CI's time. Each kind of case
+ * still runs; what the plain run adds is the breadth of shapes, sizes and repetitions. */
+static inline bool check_quick(void)
+{
+    const char *v = getenv("CLSTYLE_TEST_QUICK");
+    return v && *v && strcmp(v, "0") != 0;
+}
+
+#define COUNT_OF(array) (sizeof(array) / sizeof((array)[0]))
+
+/* A test's case list: full, or quick under CLSTYLE_TEST_QUICK; count is set to its length. */
+#define CHECK_CASES(full, quick, count)                                                    \
+    (check_quick() ? ((count) = COUNT_OF(quick), (quick)) : ((count) = COUNT_OF(full), (full)))
 
 static int check_failures;
 static int check_count;
@@ -44,12 +63,23 @@ static int check_count;
         }                                                                                  \
     } while (0)
 
-/* Runs one test function, naming it in the output. */
+static inline double check_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* Runs one test function, naming it and its time in the output (the time shows where a
+ * slow run, e.g. under valgrind, spends it). */
 #define RUN(test)                                                                          \
     do {                                                                                   \
         int before_ = check_failures;                                                      \
+        double started_ = check_seconds();                                                 \
         test();                                                                            \
-        printf("%s %s\n", check_failures == before_ ? "ok  " : "FAIL", #test);             \
+        printf("%s %s (%.1f s)\n", check_failures == before_ ? "ok  " : "FAIL", #test,     \
+               check_seconds() - started_);                                                \
+        fflush(stdout);                                                                    \
     } while (0)
 
 /* Calls check_line on every line of dir/MANIFEST that is not blank or a comment (the

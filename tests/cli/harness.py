@@ -6,6 +6,7 @@ import re
 import shlex
 import subprocess
 import sys
+import time
 
 WRAPPER = shlex.split(os.environ.get("CLSTYLE_TEST_WRAPPER", ""))
 # ASan and UBSan reports, and valgrind's error summary when it found something.
@@ -16,7 +17,19 @@ REPORT = re.compile(r"ERROR: (Address|Leak|Memory|Thread)Sanitizer|runtime error
 WRAPPER_NOISE = re.compile(r"hwloc x86 backend cannot work under Valgrind, disabling\.\n"
                            r"May be reenabled by dumping CPUIDs with hwloc-gather-cpuid\n"
                            r"and reloading them under Valgrind with HWLOC_CPUID_PATH\.\n")
+# CLSTYLE_TEST_QUICK=1 (tests/valgrind/run.py --quick): a few cases of each kind instead of
+# every file, offset and moment, so the suite finishes under valgrind in CI's time.
+QUICK = os.environ.get("CLSTYLE_TEST_QUICK", "") not in ("", "0")
 failures = 0
+last_check = time.monotonic()
+
+
+def sample(items, quick_step):
+    """items, or every quick_step-th of them (the first and the last always) when QUICK."""
+    items = list(items)
+    if not QUICK or len(items) <= 2:
+        return items
+    return items[:-1:quick_step] + items[-1:]
 
 
 def command(clstyle, *args):
@@ -43,7 +56,10 @@ def check(name, cond, result=None, stderr=None):
     text = stderr if stderr is not None else (result.stderr if result is not None else "")
     report = memory_report(text)
     ok = cond and report is None
-    print(("ok   " if ok else "FAIL ") + name)
+    global last_check
+    now = time.monotonic()  # the time since the last check shows where a slow run spends it
+    print("%s%s (%.1f s)" % ("ok   " if ok else "FAIL ", name, now - last_check), flush=True)
+    last_check = now
     if ok:
         return True
     failures += 1

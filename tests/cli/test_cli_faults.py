@@ -3,7 +3,8 @@
 (refused before any work), a device allocation failing at each place the run allocates
 (CLSTYLE_FAIL_ALLOCATION), a diverging loss, a full disk (a tiny tmpfs) when writing, and SIGINT, SIGTERM and
 double signals arriving at every phase from start-up to the final write. Nothing may crash,
-hang, leave a temporary or partial file, or truncate an existing output.
+hang, leave a temporary or partial file, or truncate an existing output. Under
+CLSTYLE_TEST_QUICK, fewer allocation sites and signal moments.
 Usage: test_cli_faults.py CLSTYLE WEIGHTS EXAMPLES_DIR"""
 import os
 import signal
@@ -22,7 +23,8 @@ CONTENT = os.path.join(EXAMPLES, "content.png")
 STYLE = os.path.join(EXAMPLES, "style.png")
 PREVIOUS = b"the previous result"
 OOM_HINT = "reduce the memory needed"
-ITERATIONS = 12  # in the signal runs: about 0.2 s each on a 2-core CPU
+# In the signal runs: about 0.2 s each on a 2-core CPU (quick, under valgrind: 10 s each).
+ITERATIONS = 4 if harness.QUICK else 12
 
 
 def args(out, size=24, iterations=2, *extra):
@@ -85,11 +87,13 @@ def memory_plan(tmp):
 
 
 def allocation_failures(tmp):
-    """Fails the 1st, 4th, 7th ... device allocation until a run needs no more of them."""
+    """Fails the 1st, 4th, 7th ... device allocation (quick: every 10th) until a run needs no
+    more of them."""
     out = os.path.join(tmp, "alloc.png")
     previous(out)
     sites, bad = 0, []
-    for k in range(1, 1000, 3):
+    stride = 10 if harness.QUICK else 3
+    for k in range(1, 1000, stride):
         r = harness.run(CLSTYLE, *args(out, 24, 2, "--lbfgs-history", "3", "-q"),
                         env=dict(os.environ, CLSTYLE_FAIL_ALLOCATION=str(k)))
         if r.returncode == 0:
@@ -101,7 +105,7 @@ def allocation_failures(tmp):
         if not clean:
             bad.append((k, r.returncode, r.stderr.strip()[-300:]))
     check("a failed device allocation at each of %d places: exit 1, a hint, old output kept"
-          % sites, sites > 20 and not bad and r.returncode == 0)
+          % sites, sites * stride > 60 and not bad and r.returncode == 0)
     for k, code, stderr in bad[:5]:
         print("  allocation %d: exit %s: %s" % (k, code, stderr))
 
@@ -190,7 +194,8 @@ def interrupted_at(tmp, delay, signals):
 
 
 def signals_at_every_phase(tmp):
-    timed_run(os.path.join(tmp, "timed.png"))  # the device compiles kernels for this size
+    if not harness.QUICK:  # quick runs after a warm-up that compiled and timed this size
+        timed_run(os.path.join(tmp, "timed.png"))  # the device compiles kernels for this size
     code, lines = timed_run(os.path.join(tmp, "timed.png"))
     total = lines[-1][0] if lines else 0
     check("an uninterrupted run for timing", code == 0 and total > 0)
@@ -203,9 +208,13 @@ def signals_at_every_phase(tmp):
         elif line.startswith("clstyle: wrote"):
             phases["end"] = seconds
     print("  phases (s): " + ", ".join("%s %.2f" % kv for kv in phases.items()))
-    delays = sorted({0.0, 0.01, 0.05, 0.15, *(total * i / 10 for i in range(1, 11)),
-                     phases.get("targets", 0) + 0.01, phases.get("first iteration", 0) - 0.05,
-                     phases.get("end", total) - 0.02})
+    moments = {phases.get("targets", 0) + 0.01, phases.get("first iteration", 0) - 0.05,
+               phases.get("end", total) - 0.02}
+    if harness.QUICK:  # start-up, the phases' edges and the middle
+        delays = sorted({0.0, total / 2, *moments})
+    else:
+        delays = sorted({0.0, 0.01, 0.05, 0.15, *(total * i / 10 for i in range(1, 11)),
+                         *moments})
     kinds = [("SIGINT", [signal.SIGINT]), ("SIGTERM", [signal.SIGTERM]),
              ("two SIGINTs", [signal.SIGINT, signal.SIGINT])]
     failures = []

@@ -40,6 +40,12 @@ static const wino_case cases[] = {
     {2, 8, 6, 40, 8},
 };
 
+/* Under CLSTYLE_TEST_QUICK: both kinds of awkward channel count, a single pixel, partial
+ * tiles, and both wide-row paths, without the largest reference convolutions. */
+static const wino_case quick_cases[] = {
+    {2, 1, 1, 1, 1}, {2, 130, 5, 7, 64}, {2, 3, 13, 33, 1}, {1, 16, 9, 100, 24}, {2, 8, 6, 40, 8},
+};
+
 typedef struct variant {
     const char *name;
     bool clblast;
@@ -152,8 +158,10 @@ static void shapes(void)
 {
     const cls_tunables defaults = dev->tunables;
     ref_rng rng = ref_rng_make(301);
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        run_case(&cases[i], &rng, &defaults);
+    size_t count;
+    const wino_case *list = CHECK_CASES(cases, quick_cases, count);
+    for (size_t i = 0; i < count; i++) {
+        run_case(&list[i], &rng, &defaults);
         dev_release_all();
     }
     printf("  worst: forward %.2g, backward %.2g, adjoint %.2g\n", worst_forward, worst_backward,

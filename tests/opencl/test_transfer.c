@@ -1,7 +1,8 @@
 /* Style transfer end to end against the PyTorch implementation of the same algorithm
  * (tests/reference/gatys.py), with the random VGG-19 weights of `make-weights --seed 1`:
  * iteration-0 losses, the loss after 10 iterations, the output image; monotonic L-BFGS
- * progress; cancellation; input validation. Arguments: GOLDEN_DIR WEIGHTS. */
+ * progress; cancellation; input validation. Under CLSTYLE_TEST_QUICK, without the Adam run
+ * and the 50-iteration run. Arguments: GOLDEN_DIR WEIGHTS. */
 #include "check.h"
 #include "device_util.h"
 
@@ -272,8 +273,10 @@ int main(int argc, char **argv)
     }
     RUN_CASE(shifted_start_losses);
     RUN_CASE(lbfgs_default_settings);
-    RUN_CASE(adam);
-    RUN_CASE(long_run_decreases);
+    if (!check_quick()) { /* what these add to the others is numbers, not code paths */
+        RUN_CASE(adam);   /* Adam's step is in every first_losses */
+        RUN_CASE(long_run_decreases);
+    }
     RUN_CASE(cancel_returns_current_image);
     RUN_CASE(bad_parameters);
     cls_model_destroy(model);

@@ -4,8 +4,10 @@ every clstyle they start wrapped (CLSTYLE_TEST_WRAPPER). Definite leaks and memo
 fail a test unless opencl-drivers.supp attributes them to the ICD loader or PoCL. Scripts
 that run no C code of clstyle (the kernel embedder's and fetch-model's tests) are listed and
 left out.
-Usage: run.py BUILD_DIR [--suite S]... [--test NAME]... [--timeout-factor F]"""
+Usage: run.py BUILD_DIR [--suite S]... [--test NAME]... [--timeout-factor F] [--jobs N]
+       [--quick] [--no-warm-up] [--log-dir DIR]"""
 import argparse
+import concurrent.futures
 import json
 import os
 import shlex
@@ -38,17 +40,79 @@ def command_for(test):
     return None
 
 
+def pocl_env_for_valgrind():
+    """Valgrind hides AVX-512 from the program it runs, so PoCL under valgrind takes its AVX2
+    kernel library and another device name: every kernel would compile again inside valgrind,
+    with LLVM instrumented (minutes per program). Where the CPU has AVX-512, the warm-up and
+    the valgrind runs both ask PoCL for its AVX2 library, so they share one kernel cache."""
+    if "POCL_KERNELLIB_NAME" in os.environ:
+        return {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return {}
+    return {"POCL_KERNELLIB_NAME": "avx2"} if "avx512f" in flags and "avx2" in flags else {}
+
+
+def warm_up(chosen, build, env):
+    """Runs the tests once without valgrind, to fill the caches the valgrind runs then read:
+    PoCL's compiled kernels and clstyle's kernel binaries and convolution timings. What is
+    compiled, or measured, inside valgrind takes minutes; the code paths are the same."""
+    started = time.monotonic()
+    for test, _ in chosen:
+        native = {k: v for k, v in {**env, **test.get("env", {})}.items()
+                  if k != "CLSTYLE_TEST_WRAPPER"}
+        try:
+            code = subprocess.run(test["cmd"], cwd=test.get("workdir") or build, env=native,
+                                  capture_output=True, timeout=test["timeout"]).returncode
+        except subprocess.TimeoutExpired:
+            code = "timeout"
+        if code != 0:
+            print("warm-up: %s failed without valgrind (exit %s); its valgrind run will tell"
+                  % (test["name"], code), flush=True)
+    print("warm-up without valgrind: %.0f s" % (time.monotonic() - started), flush=True)
+
+
+def run_one(test, cmd, build, env, timeout_factor, log_dir):
+    """Runs one test; returns (ok, seconds, output)."""
+    started = time.monotonic()
+    try:
+        r = subprocess.run(cmd, cwd=test.get("workdir") or build, env={**env, **test.get("env", {})},
+                           capture_output=True, text=True, errors="replace",
+                           timeout=test["timeout"] * timeout_factor)
+        code, output = r.returncode, r.stdout + r.stderr
+    except subprocess.TimeoutExpired as e:
+        code, output = "timeout", str(e.stdout or "") + str(e.stderr or "")
+    if log_dir:
+        with open(os.path.join(log_dir, test["name"] + ".log"), "w") as f:
+            f.write(output)
+    return code, time.monotonic() - started, output
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("build")
     parser.add_argument("--suite", action="append", default=[])
     parser.add_argument("--test", action="append", default=[])
     parser.add_argument("--timeout-factor", type=float, default=30)
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="tests at once (valgrind runs each program on one core)")
+    parser.add_argument("--quick", action="store_true",
+                        help="set CLSTYLE_TEST_QUICK=1: the device and CLI tests run a few "
+                             "cases of each kind instead of every size and shape")
+    parser.add_argument("--no-warm-up", action="store_true",
+                        help="skip the run without valgrind that fills the kernel caches")
+    parser.add_argument("--log-dir", help="write each test's whole output here")
     o = parser.parse_args()
     tests = json.loads(subprocess.run(["meson", "introspect", o.build, "--tests"],
                                       capture_output=True, text=True, check=True).stdout)
-    env = dict(os.environ, CLSTYLE_TEST_WRAPPER=shlex.join(VALGRIND))
-    failed = 0
+    env = dict(os.environ, CLSTYLE_TEST_WRAPPER=shlex.join(VALGRIND), **pocl_env_for_valgrind())
+    if o.quick:
+        env["CLSTYLE_TEST_QUICK"] = "1"
+    if o.log_dir:
+        os.makedirs(o.log_dir, exist_ok=True)
+    chosen = []
     for test in tests:
         suites = {s.split(":")[-1] for s in test["suite"]}
         if (o.suite and not suites & set(o.suite)) or (o.test and test["name"] not in o.test):
@@ -57,21 +121,27 @@ def main():
         if cmd is None:
             print("--   %-16s runs no C code of clstyle; not run under valgrind" % test["name"])
             continue
-        started = time.monotonic()
-        try:
-            r = subprocess.run(cmd, cwd=test.get("workdir") or o.build, env={**env,
-                               **test.get("env", {})}, capture_output=True, text=True,
-                               errors="replace", timeout=test["timeout"] * o.timeout_factor)
-            code, output = r.returncode, r.stdout + r.stderr
-        except subprocess.TimeoutExpired as e:
-            code, output = "timeout", str(e.stdout or "") + str(e.stderr or "")
-        ok = code == 0
-        failed += not ok
-        print("%s %-16s %6.0f s" % ("ok  " if ok else "FAIL", test["name"],
-                                   time.monotonic() - started))
-        if not ok:
-            print("  exit %s\n%s" % (code, output[-6000:]))
-    print("valgrind: %d failed" % failed)
+        chosen.append((test, cmd))
+    # The longest first, so that the last test does not run alone: the CLI tests (each starts
+    # clstyle dozens of times), then by meson's timeout.
+    chosen.sort(key=lambda tc: ("cli" not in {s.split(":")[-1] for s in tc[0]["suite"]},
+                                -tc[0]["timeout"]))
+    if not o.no_warm_up:
+        warm_up(chosen, o.build, env)
+    failed = 0
+    started = time.monotonic()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, o.jobs)) as pool:
+        runs = {pool.submit(run_one, test, cmd, o.build, env, o.timeout_factor, o.log_dir): test
+                for test, cmd in chosen}
+        for done in concurrent.futures.as_completed(runs):
+            code, seconds, output = done.result()
+            ok = code == 0
+            failed += not ok
+            print("%s %-16s %6.0f s" % ("ok  " if ok else "FAIL", runs[done]["name"], seconds),
+                  flush=True)
+            if not ok:
+                print("  exit %s\n%s" % (code, output[-6000:]), flush=True)
+    print("valgrind: %d of %d failed in %.0f s" % (failed, len(chosen), time.monotonic() - started))
     return 1 if failed else 0
 
 
