@@ -13,8 +13,9 @@
 
 /* CLSTYLE_TEST_QUICK=1 (tests/valgrind/run.py --quick sets it) asks the device and CLI tests
  * for their reduced case lists: a few small cases of each kind, so that the suites finish
- * under valgrind, where kernels run 100 to 300 times slower, in CI's time. Each kind of case
- * still runs; what the plain run adds is the breadth of shapes, sizes and repetitions. */
+ * under valgrind, where kernels run 100 to 300 times slower, in CI's time. The lists keep
+ * each op, format, failure kind and phase, with fewer shapes, files, offsets and moments, and
+ * leave out runs whose checks are numerical (long runs); the plain run has them all. */
 static inline bool check_quick(void)
 {
     const char *v = getenv("CLSTYLE_TEST_QUICK");

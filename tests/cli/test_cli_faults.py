@@ -83,7 +83,7 @@ def memory_plan(tmp):
     check("a 1024-pixel run on a 1 GiB device is refused before it starts, with a hint",
           r.returncode == 1 and "device memory but" in r.stderr and "1024 MiB" in r.stderr
           and OOM_HINT in r.stderr and not os.path.exists(out)
-          and time.monotonic() - started < 60, r)
+          and time.monotonic() - started < 60 * (10 if harness.WRAPPER else 1), r)
 
 
 def allocation_failures(tmp):
@@ -217,14 +217,18 @@ def signals_at_every_phase(tmp):
                          *moments})
     kinds = [("SIGINT", [signal.SIGINT]), ("SIGTERM", [signal.SIGTERM]),
              ("two SIGINTs", [signal.SIGINT, signal.SIGINT])]
-    failures = []
+    failures, handled = [], 0
     for i, delay in enumerate(d for d in delays if d >= 0):
         name, sigs = kinds[i % len(kinds)]
         ok, code, stderr = interrupted_at(tmp, delay, sigs)
+        handled += ok and code == 130
         if not ok:
             failures.append("%s at %.2f s: exit %s: %s" % (name, delay, code, stderr[-300:]))
+    # The moments inside the run must reach clstyle's handler, not only the default action
+    # before it exists or nothing after the write.
     check("signals at %d moments from start-up to the final write: exit 0 or 130, a whole PNG "
-          "or the old file, no temporary" % len(delays), not failures)
+          "or the old file, no temporary; %d handled with exit 130" % (len(delays), handled),
+          not failures and handled >= 2)
     for failure in failures:
         print("  " + failure)
 

@@ -2,8 +2,8 @@
 """The main command end to end on the OpenCL device with generated random VGG-19 weights at
 tiny sizes: flag validation (usage errors exit 2 naming the flag), outputs and their
 formats, --log, --save-every, `clstyle info`, errors that leave no output, atomic output
-under kill, and Ctrl-C writing the current image with exit 130 (left to test_cli_faults
-under CLSTYLE_TEST_QUICK).
+under kill, and Ctrl-C writing the current image with exit 130 (under CLSTYLE_TEST_QUICK,
+the signals are left to test_cli_faults, which sends them at every phase).
 Usage: test_cli_transfer.py CLSTYLE WEIGHTS EXAMPLES_DIR"""
 import json
 import os
@@ -211,7 +211,7 @@ with tempfile.TemporaryDirectory() as tmp:
     outputs(tmp)
     info_command(tmp)
     errors_leave_no_output(tmp)
-    if harness.QUICK:  # test_cli_faults sends these signals at every phase, quick or not
+    if harness.QUICK:  # test_cli_faults sends SIGINT, SIGTERM and two SIGINTs, quick or not
         print("quick: the interrupt checks are left to test_cli_faults")
     else:
         interrupts(tmp)

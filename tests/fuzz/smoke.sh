@@ -60,9 +60,10 @@ fuzz_target() { # fuzz_target T: fuzzes T, prints its line; fails on a finding
 }
 
 # libFuzzer runs each target on one thread.
-jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+max_jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+[[ $max_jobs =~ ^[1-9][0-9]*$ ]] || max_jobs=1
 for t in "${targets[@]}"; do
-  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
+  while [ "$(jobs -rp | wc -l)" -ge "$max_jobs" ]; do
     wait -n
   done
   (fuzz_target "$t" >"$work/$t.line"; echo $? >"$work/$t.status") &

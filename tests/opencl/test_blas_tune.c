@@ -117,7 +117,8 @@ static void tune_tiny(void)
     cls_tune_params tp = cls_tune_params_default();
     /* Quick (under valgrind): a budget too small for any candidate, natively too, so the
      * CLBlast programs built are the same in the warm-up and the valgrind run; a candidate's
-     * compilation inside valgrind takes minutes. Every stage but the search still runs. */
+     * compilation inside valgrind takes minutes. The reference, routing and storing stages
+     * still run (whether a file is stored then depends on the timings). */
     tp.time_budget_s = check_quick() ? 0.01 : 2.0;
     tp.sizes = sizes;
     tp.size_count = 1;

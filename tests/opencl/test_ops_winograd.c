@@ -40,10 +40,11 @@ static const wino_case cases[] = {
     {2, 8, 6, 40, 8},
 };
 
-/* Under CLSTYLE_TEST_QUICK: both kinds of awkward channel count, a single pixel, partial
- * tiles, and both wide-row paths, without the largest reference convolutions. */
+/* Under CLSTYLE_TEST_QUICK: 130 channels in and out, 1 and 3 channels, a single pixel,
+ * partial tiles, and both wide-row paths, without the largest reference convolutions. */
 static const wino_case quick_cases[] = {
-    {2, 1, 1, 1, 1}, {2, 130, 5, 7, 64}, {2, 3, 13, 33, 1}, {1, 16, 9, 100, 24}, {2, 8, 6, 40, 8},
+    {2, 1, 1, 1, 1},   {2, 130, 5, 7, 64},  {2, 64, 7, 5, 130},
+    {2, 3, 13, 33, 1}, {1, 16, 9, 100, 24}, {2, 8, 6, 40, 8},
 };
 
 typedef struct variant {

@@ -11,6 +11,7 @@ import concurrent.futures
 import json
 import os
 import shlex
+import signal
 import subprocess
 import sys
 import time
@@ -55,19 +56,36 @@ def pocl_env_for_valgrind():
     return {"POCL_KERNELLIB_NAME": "avx2"} if "avx512f" in flags and "avx2" in flags else {}
 
 
+def run_group(cmd, cwd, env, timeout):
+    """Runs cmd in a process group of its own; returns (exit code or "timeout", output). On a
+    timeout the whole group is killed: a CLI test's wrapped clstyle with it."""
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+        code = proc.returncode
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        out, _ = proc.communicate()
+        code = "timeout"
+    return code, out.decode(errors="replace")
+
+
+def uses_device(test):
+    return bool({s.split(":")[-1] for s in test["suite"]} & {"opencl", "cli"})
+
+
 def warm_up(chosen, build, env):
-    """Runs the tests once without valgrind, to fill the caches the valgrind runs then read:
-    PoCL's compiled kernels and clstyle's kernel binaries and convolution timings. What is
-    compiled, or measured, inside valgrind takes minutes; the code paths are the same."""
+    """Runs the device tests once without valgrind, to fill the caches the valgrind runs then
+    read: PoCL's compiled kernels and clstyle's kernel binaries and convolution timings. What
+    is compiled, or measured, inside valgrind takes minutes; the code paths are the same."""
     started = time.monotonic()
     for test, _ in chosen:
+        if not uses_device(test):
+            continue
         native = {k: v for k, v in {**env, **test.get("env", {})}.items()
                   if k != "CLSTYLE_TEST_WRAPPER"}
-        try:
-            code = subprocess.run(test["cmd"], cwd=test.get("workdir") or build, env=native,
-                                  capture_output=True, timeout=test["timeout"]).returncode
-        except subprocess.TimeoutExpired:
-            code = "timeout"
+        code, _ = run_group(test["cmd"], test.get("workdir") or build, native, test["timeout"])
         if code != 0:
             print("warm-up: %s failed without valgrind (exit %s); its valgrind run will tell"
                   % (test["name"], code), flush=True)
@@ -75,18 +93,16 @@ def warm_up(chosen, build, env):
 
 
 def run_one(test, cmd, build, env, timeout_factor, log_dir):
-    """Runs one test; returns (ok, seconds, output)."""
+    """Runs one test under valgrind; returns (exit code or "timeout", seconds, output)."""
     started = time.monotonic()
     try:
-        r = subprocess.run(cmd, cwd=test.get("workdir") or build, env={**env, **test.get("env", {})},
-                           capture_output=True, text=True, errors="replace",
-                           timeout=test["timeout"] * timeout_factor)
-        code, output = r.returncode, r.stdout + r.stderr
-    except subprocess.TimeoutExpired as e:
-        code, output = "timeout", str(e.stdout or "") + str(e.stderr or "")
-    if log_dir:
-        with open(os.path.join(log_dir, test["name"] + ".log"), "w") as f:
-            f.write(output)
+        code, output = run_group(cmd, test.get("workdir") or build,
+                                 {**env, **test.get("env", {})}, test["timeout"] * timeout_factor)
+        if log_dir:
+            with open(os.path.join(log_dir, test["name"] + ".log"), "w") as f:
+                f.write(output)
+    except OSError as e:
+        code, output = "error", "cannot run %s: %s" % (test["name"], e)
     return code, time.monotonic() - started, output
 
 
