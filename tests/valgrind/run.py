@@ -75,20 +75,24 @@ def uses_device(test):
     return bool({s.split(":")[-1] for s in test["suite"]} & {"opencl", "cli"})
 
 
-def warm_up(chosen, build, env):
-    """Runs the device tests once without valgrind, to fill the caches the valgrind runs then
-    read: PoCL's compiled kernels and clstyle's kernel binaries and convolution timings. What
-    is compiled, or measured, inside valgrind takes minutes; the code paths are the same."""
+def warm_up(chosen, build, env, jobs):
+    """Runs the device tests once without valgrind, jobs at a time, to fill the caches the
+    valgrind runs then read: PoCL's compiled kernels and clstyle's kernel binaries and
+    convolution timings. What is compiled, or measured, inside valgrind takes minutes; the code
+    paths are the same. Both caches take concurrent writers, and a failure here only warns."""
     started = time.monotonic()
-    for test, _ in chosen:
-        if not uses_device(test):
-            continue
+
+    def run_native(test):
         native = {k: v for k, v in {**env, **test.get("env", {})}.items()
                   if k != "CLSTYLE_TEST_WRAPPER"}
-        code, _ = run_group(test["cmd"], test.get("workdir") or build, native, test["timeout"])
-        if code != 0:
-            print("warm-up: %s failed without valgrind (exit %s); its valgrind run will tell"
-                  % (test["name"], code), flush=True)
+        return run_group(test["cmd"], test.get("workdir") or build, native, test["timeout"])[0]
+
+    device_tests = [test for test, _ in chosen if uses_device(test)]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+        for test, code in zip(device_tests, pool.map(run_native, device_tests)):
+            if code != 0:
+                print("warm-up: %s failed without valgrind (exit %s); its valgrind run will "
+                      "tell" % (test["name"], code), flush=True)
     print("warm-up without valgrind: %.0f s" % (time.monotonic() - started), flush=True)
 
 
@@ -143,7 +147,7 @@ def main():
     chosen.sort(key=lambda tc: ("cli" not in {s.split(":")[-1] for s in tc[0]["suite"]},
                                 -tc[0]["timeout"]))
     if not o.no_warm_up:
-        warm_up(chosen, o.build, env)
+        warm_up(chosen, o.build, env, o.jobs)
     failed = 0
     started = time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, o.jobs)) as pool:
