@@ -90,6 +90,24 @@ fail:
     return status;
 }
 
+/* Opens a weight file and checks, before any value is read, what a model needs of it: the
+ * format, the architecture and every convolution's tensors and shapes. On failure *w is
+ * left for the caller to close (it may be NULL). */
+static cls_status open_checked(const char *path, cls_weights **w, cls_vgg_arch *arch)
+{
+    cls_status status = CLS_OK;
+    size_t count = 0;
+    const cls_weight_tensor *weight, *bias;
+    CLS_TRY(cls_weights_open(path, w));
+    CLS_TRY(cls_model_detect_arch(*w, path, arch));
+    const cls_vgg_layer *layers = cls_vgg_layers(*arch, &count);
+    for (size_t i = 0; i < count; i++)
+        if (layers[i].kind == CLS_LAYER_CONV)
+            CLS_TRY(conv_tensors(*w, path, &layers[i], &weight, &bias));
+fail:
+    return status;
+}
+
 static cls_status load_conv(cls_model *m, cls_weights *w, size_t index, float *host)
 {
     cls_status status = CLS_OK;
@@ -142,9 +160,8 @@ cls_status cls_model_load(cls_ctx *ctx, const char *path, cls_model **out)
     CLS_CHECK_ALLOC(m, "a model");
     m->ctx = ctx;
     snprintf(m->path, sizeof m->path, "%s", path);
-    CLS_TRY(cls_weights_open(path, &w));
+    CLS_TRY(open_checked(path, &w, &m->arch)); /* every shape before any upload */
     m->format = cls_weights_get_format(w);
-    CLS_TRY(cls_model_detect_arch(w, path, &m->arch));
     m->layers = cls_vgg_layers(m->arch, &m->layer_count);
     m->params = calloc(m->layer_count, sizeof *m->params);
     CLS_CHECK_ALLOC(m->params, "the model's layer table");
@@ -168,14 +185,7 @@ cls_status cls_model_check(const char *path)
     cls_status status = CLS_OK;
     cls_weights *w = NULL;
     cls_vgg_arch arch;
-    size_t count = 0;
-    const cls_weight_tensor *weight, *bias;
-    CLS_TRY(cls_weights_open(path, &w));
-    CLS_TRY(cls_model_detect_arch(w, path, &arch));
-    const cls_vgg_layer *layers = cls_vgg_layers(arch, &count);
-    for (size_t i = 0; i < count; i++)
-        if (layers[i].kind == CLS_LAYER_CONV)
-            CLS_TRY(conv_tensors(w, path, &layers[i], &weight, &bias));
+    CLS_TRY(open_checked(path, &w, &arch));
 fail:
     cls_weights_close(w);
     return status;

@@ -71,8 +71,13 @@ def run_group(cmd, cwd, env, timeout):
     return code, out.decode(errors="replace")
 
 
+def suites_of(test):
+    """A meson test's suite names without the project prefix ("clstyle:cli" is "cli")."""
+    return {s.split(":")[-1] for s in test["suite"]}
+
+
 def uses_device(test):
-    return bool({s.split(":")[-1] for s in test["suite"]} & {"opencl", "cli"})
+    return bool(suites_of(test) & {"opencl", "cli"})
 
 
 def warm_up(chosen, build, env, jobs):
@@ -134,8 +139,8 @@ def main():
         os.makedirs(o.log_dir, exist_ok=True)
     chosen = []
     for test in tests:
-        suites = {s.split(":")[-1] for s in test["suite"]}
-        if (o.suite and not suites & set(o.suite)) or (o.test and test["name"] not in o.test):
+        if (o.suite and not suites_of(test) & set(o.suite)) or \
+                (o.test and test["name"] not in o.test):
             continue
         cmd = command_for(test)
         if cmd is None:
@@ -144,8 +149,7 @@ def main():
         chosen.append((test, cmd))
     # The longest first, so that the last test does not run alone: the CLI tests (each starts
     # clstyle dozens of times), then by meson's timeout.
-    chosen.sort(key=lambda tc: ("cli" not in {s.split(":")[-1] for s in tc[0]["suite"]},
-                                -tc[0]["timeout"]))
+    chosen.sort(key=lambda tc: ("cli" not in suites_of(tc[0]), -tc[0]["timeout"]))
     if not o.no_warm_up:
         warm_up(chosen, o.build, env, o.jobs)
     failed = 0
