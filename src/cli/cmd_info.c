@@ -1,7 +1,7 @@
 /* `clstyle info MODEL`: what a weight file holds and which network it supports. */
 #include "cli/cli.h"
 #include "net/model.h"
-#include "net/weights.h"
+#include "weights/weights.h"
 
 #include <stdio.h>
 

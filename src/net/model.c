@@ -7,41 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void shape_text(const int64_t *shape, int ndim, char *buf, size_t size)
-{
-    size_t pos = 0;
-    pos += (size_t)snprintf(buf, size, "[");
-    for (int i = 0; i < ndim && pos < size; i++)
-        pos += (size_t)snprintf(buf + pos, size - pos, i ? ", %lld" : "%lld", (long long)shape[i]);
-    if (pos < size)
-        snprintf(buf + pos, size - pos, "]");
-}
-
-/* The tensor `name` with exactly this shape, or CLS_ERR_WEIGHTS_MISMATCH saying what is
- * wrong. */
-static cls_status expect_tensor(const cls_weights *w, const char *path, const char *name,
-                                const int64_t *shape, int ndim, const cls_weight_tensor **out)
-{
-    char want[96], got[96];
-    const cls_weight_tensor *t = cls_weights_find(w, name);
-    shape_text(shape, ndim, want, sizeof want);
-    if (!t)
-        return cls_error(CLS_ERR_WEIGHTS_MISMATCH,
-                         "%s: tensor %s (shape %s) is missing; is this a torchvision VGG "
-                         "checkpoint?",
-                         path, name, want);
-    bool same = t->ndim == ndim;
-    for (int i = 0; same && i < ndim; i++)
-        same = t->shape[i] == shape[i];
-    if (!same) {
-        shape_text(t->shape, t->ndim, got, sizeof got);
-        return cls_error(CLS_ERR_WEIGHTS_MISMATCH, "%s: tensor %s has shape %s, expected %s", path,
-                         name, got, want);
-    }
-    *out = t;
-    return CLS_OK;
-}
-
 cls_status cls_model_detect_arch(const cls_weights *w, const char *path, cls_vgg_arch *arch)
 {
     /* VGG-19's last convolution is features.34; VGG-16 has a pooling layer there and its
@@ -54,6 +19,12 @@ cls_status cls_model_detect_arch(const cls_weights *w, const char *path, cls_vgg
         *arch = CLS_VGG16;
         return CLS_OK;
     }
+    if (cls_weights_find(w, "conv1.conv2d.weight"))
+        return cls_error(CLS_ERR_WEIGHTS_MISMATCH,
+                         "%s: holds a fast-style transformer network (conv1.conv2d.weight), "
+                         "not VGG weights; stylise with it by `clstyle stylize -m %s -c IMAGE "
+                         "-o OUTPUT`",
+                         path, path);
     return cls_error(CLS_ERR_WEIGHTS_MISMATCH,
                      "%s: holds %zu tensors but neither VGG-19 (features.34.weight) nor VGG-16 "
                      "(features.28.weight) convolutions; clstyle needs torchvision's VGG "
@@ -75,6 +46,8 @@ fail:
     return status;
 }
 
+#define VGG_HINT "is this a torchvision VGG checkpoint?"
+
 /* The weight and bias tensors of convolution layer, with their shapes checked. */
 static cls_status conv_tensors(const cls_weights *w, const char *path, const cls_vgg_layer *layer,
                                const cls_weight_tensor **weight, const cls_weight_tensor **bias)
@@ -83,9 +56,9 @@ static cls_status conv_tensors(const cls_weights *w, const char *path, const cls
     char name[64];
     const int64_t wshape[4] = {layer->cout, layer->cin, 3, 3}, bshape[1] = {layer->cout};
     snprintf(name, sizeof name, "features.%d.weight", layer->torch_index);
-    CLS_TRY(expect_tensor(w, path, name, wshape, 4, weight));
+    CLS_TRY(cls_weights_expect(w, path, name, wshape, 4, VGG_HINT, weight));
     snprintf(name, sizeof name, "features.%d.bias", layer->torch_index);
-    CLS_TRY(expect_tensor(w, path, name, bshape, 1, bias));
+    CLS_TRY(cls_weights_expect(w, path, name, bshape, 1, VGG_HINT, bias));
 fail:
     return status;
 }

@@ -4,7 +4,7 @@
 #define CLS_NET_MODEL_H
 
 #include "net/vgg.h"
-#include "net/weights.h"
+#include "weights/weights.h"
 #include "ops/conv.h"
 #include "runtime/context.h"
 

@@ -5,7 +5,7 @@
 #define CLS_FUZZ_WEIGHTS_H
 
 #define _GNU_SOURCE /* memfd_create */
-#include "net/weights.h"
+#include "weights/weights.h"
 
 #include <stdio.h>
 #include <stdlib.h>

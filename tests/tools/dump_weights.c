@@ -1,8 +1,8 @@
 /* dump-weights: prints a weight file's index as clstyle reads it and optionally writes every
  * tensor's float32 values, in index order, to a raw file: what check_weights_with_torch.py
  * compares with torch.load. */
-#include "net/weights.h"
-#include "net/weights_dtype.h"
+#include "weights/weights.h"
+#include "weights/weights_dtype.h"
 
 #include <stdio.h>
 #include <stdlib.h>

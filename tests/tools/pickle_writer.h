@@ -3,7 +3,7 @@
 #ifndef CLS_TESTS_PICKLE_WRITER_H
 #define CLS_TESTS_PICKLE_WRITER_H
 
-#include "net/weights.h"
+#include "weights/weights.h"
 
 #include <stdbool.h>
 #include <stddef.h>

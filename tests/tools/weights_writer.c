@@ -3,7 +3,7 @@
  * each storage as an element count and its bytes). */
 #include "weights_writer.h"
 
-#include "net/weights_dtype.h"
+#include "weights/weights_dtype.h"
 #include "pickle_writer.h"
 
 #include <errno.h>

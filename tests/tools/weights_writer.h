@@ -5,7 +5,7 @@
 #ifndef CLS_TESTS_WEIGHTS_WRITER_H
 #define CLS_TESTS_WEIGHTS_WRITER_H
 
-#include "net/weights.h"
+#include "weights/weights.h"
 
 #include <stddef.h>
 #include <stdint.h>

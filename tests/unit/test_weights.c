@@ -4,9 +4,9 @@
  * model check made before the device starts.
  * usage: test_weights FIXTURE_DIR TMP_PARENT_DIR */
 #include "check.h"
-#include "net/weights.h"
-#include "net/weights_dtype.h"
-#include "net/weights_internal.h"
+#include "weights/weights.h"
+#include "weights/weights_dtype.h"
+#include "weights/weights_internal.h"
 #include "tools/random_vgg.h"
 
 #include <math.h>

@@ -1,7 +1,7 @@
 /* What the pickle VM allows a state_dict to name and call: the allow-listed globals, the
  * REDUCE builders for OrderedDict and torch's tensor rebuild functions (run as plain data
  * checks, never as calls), and torch's storage persistent ids. */
-#include "net/pickle_vm.h"
+#include "weights/pickle_vm.h"
 
 #include <string.h>
 

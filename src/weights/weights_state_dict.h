@@ -1,10 +1,10 @@
 /* A PyTorch state_dict as the pickle VM returns it, turned into index entries: the tensors
  * and the storages they view, which each checkpoint format then locates in its file. */
-#ifndef CLS_NET_WEIGHTS_STATE_DICT_H
-#define CLS_NET_WEIGHTS_STATE_DICT_H
+#ifndef CLS_WEIGHTS_WEIGHTS_STATE_DICT_H
+#define CLS_WEIGHTS_WEIGHTS_STATE_DICT_H
 
-#include "net/pickle.h"
-#include "net/weights_internal.h"
+#include "weights/pickle.h"
+#include "weights/weights_internal.h"
 
 typedef struct cls_storage_slot {
     const char *key; /* not NUL-terminated; points into the pickle buffer */

@@ -3,11 +3,11 @@
  * state_dict and the list of storage keys, then each storage as an int64 element count and
  * its raw bytes. Storages are located by their counts alone: the data is never touched
  * until a tensor is read. */
-#include "net/weights_internal.h"
+#include "weights/weights_internal.h"
 
-#include "net/pickle.h"
-#include "net/weights_dtype.h"
-#include "net/weights_state_dict.h"
+#include "weights/pickle.h"
+#include "weights/weights_dtype.h"
+#include "weights/weights_state_dict.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,6 +1,6 @@
 /* The pickle VM's opcode loop: the few opcodes torch.save uses for a state_dict, with every
  * read, stack, memo and allocation bounded. Other opcodes are refused, never run. */
-#include "net/pickle_vm.h"
+#include "weights/pickle_vm.h"
 
 #include <stdarg.h>
 #include <stdio.h>

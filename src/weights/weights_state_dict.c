@@ -1,8 +1,8 @@
 /* From a state_dict pickle to index entries: every value must be a tensor, contiguous, inside
  * its storage; storages are gathered once per key so each format can locate them. */
-#include "net/weights_state_dict.h"
+#include "weights/weights_state_dict.h"
 
-#include "net/weights_dtype.h"
+#include "weights/weights_dtype.h"
 
 #include <stdio.h>
 #include <stdlib.h>

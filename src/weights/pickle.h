@@ -2,10 +2,10 @@
  * code) from the handful of opcodes and allow-listed globals that torch.save writes for a
  * dict of float tensors, and rejects everything else, naming the opcode or global and its
  * byte offset. Every resource it uses is bounded. */
-#ifndef CLS_NET_PICKLE_H
-#define CLS_NET_PICKLE_H
+#ifndef CLS_WEIGHTS_PICKLE_H
+#define CLS_WEIGHTS_PICKLE_H
 
-#include "net/weights.h"
+#include "weights/weights.h"
 
 #include <stdbool.h>
 #include <stddef.h>

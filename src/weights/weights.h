@@ -3,8 +3,8 @@
  * chosen by the file's content, never its name. Opening a file reads only its header /
  * index: tensor data is read (and converted to float32) when asked for, so unused tensors
  * (a classifier) cost nothing. */
-#ifndef CLS_NET_WEIGHTS_H
-#define CLS_NET_WEIGHTS_H
+#ifndef CLS_WEIGHTS_WEIGHTS_H
+#define CLS_WEIGHTS_WEIGHTS_H
 
 #include "runtime/error.h"
 
@@ -49,6 +49,16 @@ size_t cls_weights_count(const cls_weights *w);
 const cls_weight_tensor *cls_weights_at(const cls_weights *w, size_t index);
 /* NULL when the file has no tensor of that name. */
 const cls_weight_tensor *cls_weights_find(const cls_weights *w, const char *name);
+
+/* The tensor `name` with exactly this shape (ndim dimensions), or CLS_ERR_WEIGHTS_MISMATCH
+ * naming path, the tensor, and the expected and actual shapes; a missing tensor's message
+ * ends with hint (e.g. "is this a torchvision VGG checkpoint?"). */
+cls_status cls_weights_expect(const cls_weights *w, const char *path, const char *name,
+                              const int64_t *shape, int ndim, const char *hint,
+                              const cls_weight_tensor **out);
+
+/* "[64, 3, 3, 3]" into buf. */
+void cls_weights_shape_text(const int64_t *shape, int ndim, char *buf, size_t size);
 
 /* Reads a tensor's values as float32 (converting F16 / BF16) into out[t->count].
  * CLS_ERR_WEIGHTS_FORMAT when a value is NaN or infinite, naming the tensor and index. */

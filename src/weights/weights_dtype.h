@@ -1,9 +1,9 @@
 /* Weight dtypes: element sizes, names, and exact conversions between float32 and the 16-bit
  * formats (IEEE half, bfloat16), from little-endian bytes. */
-#ifndef CLS_NET_WEIGHTS_DTYPE_H
-#define CLS_NET_WEIGHTS_DTYPE_H
+#ifndef CLS_WEIGHTS_WEIGHTS_DTYPE_H
+#define CLS_WEIGHTS_WEIGHTS_DTYPE_H
 
-#include "net/weights.h"
+#include "weights/weights.h"
 
 size_t cls_dtype_size(cls_dtype dtype);      /* 4 or 2 */
 const char *cls_dtype_name(cls_dtype dtype); /* "F32", "F16", "BF16" as safetensors spells them */

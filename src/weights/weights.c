@@ -1,8 +1,8 @@
 /* Weight files: format detection by content, the tensor index, and reading a tensor as
  * float32 with the NaN / infinity check. The formats' own parsing lives in weights_*.c. */
-#include "net/weights_internal.h"
+#include "weights/weights_internal.h"
 
-#include "net/weights_dtype.h"
+#include "weights/weights_dtype.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -177,6 +177,37 @@ const cls_weight_tensor *cls_weights_find(const cls_weights *w, const char *name
         if (strcmp(w->entries[i].t.name, name) == 0)
             return &w->entries[i].t;
     return NULL;
+}
+
+void cls_weights_shape_text(const int64_t *shape, int ndim, char *buf, size_t size)
+{
+    size_t pos = (size_t)snprintf(buf, size, "[");
+    for (int i = 0; i < ndim && pos < size; i++)
+        pos += (size_t)snprintf(buf + pos, size - pos, i ? ", %lld" : "%lld", (long long)shape[i]);
+    if (pos < size)
+        snprintf(buf + pos, size - pos, "]");
+}
+
+cls_status cls_weights_expect(const cls_weights *w, const char *path, const char *name,
+                              const int64_t *shape, int ndim, const char *hint,
+                              const cls_weight_tensor **out)
+{
+    char want[96], got[96];
+    const cls_weight_tensor *t = cls_weights_find(w, name);
+    cls_weights_shape_text(shape, ndim, want, sizeof want);
+    if (!t)
+        return cls_error(CLS_ERR_WEIGHTS_MISMATCH, "%s: tensor %s (shape %s) is missing; %s",
+                         path, name, want, hint);
+    bool same = t->ndim == ndim;
+    for (int i = 0; same && i < ndim; i++)
+        same = t->shape[i] == shape[i];
+    if (!same) {
+        cls_weights_shape_text(t->shape, t->ndim, got, sizeof got);
+        return cls_error(CLS_ERR_WEIGHTS_MISMATCH, "%s: tensor %s has shape %s, expected %s", path,
+                         name, got, want);
+    }
+    *out = t;
+    return CLS_OK;
 }
 
 uint64_t cls_weights_bytes_read(const cls_weights *w)

@@ -1,10 +1,10 @@
 /* The weight file reader's shared state: the index entries and where their bytes are, and
  * the per-format openers that fill them in (weights_safetensors.c, weights_pth_zip.c,
  * weights_pth_legacy.c). */
-#ifndef CLS_NET_WEIGHTS_INTERNAL_H
-#define CLS_NET_WEIGHTS_INTERNAL_H
+#ifndef CLS_WEIGHTS_WEIGHTS_INTERNAL_H
+#define CLS_WEIGHTS_WEIGHTS_INTERNAL_H
 
-#include "net/weights.h"
+#include "weights/weights.h"
 
 #include <stdbool.h>
 

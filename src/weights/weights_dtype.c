@@ -1,6 +1,6 @@
 /* Weight dtypes: sizes, names and the float32 <-> float16 / bfloat16 conversions, written
  * out bit by bit so subnormals, infinities and NaN come out exactly. */
-#include "net/weights_dtype.h"
+#include "weights/weights_dtype.h"
 
 #include <string.h>
 

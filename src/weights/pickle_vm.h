@@ -1,9 +1,9 @@
 /* The pickle VM's state, shared by the opcode loop (pickle.c) and the torch-specific
  * builders it calls for GLOBAL, REDUCE and BINPERSID (pickle_torch.c). */
-#ifndef CLS_NET_PICKLE_VM_H
-#define CLS_NET_PICKLE_VM_H
+#ifndef CLS_WEIGHTS_PICKLE_VM_H
+#define CLS_WEIGHTS_PICKLE_VM_H
 
-#include "net/pickle.h"
+#include "weights/pickle.h"
 
 struct cls_pickle {
     cls_pickle_value **values; /* every value built, freed together */

@@ -1,9 +1,9 @@
 /* safetensors: an 8-byte little-endian header length, a JSON header (parsed with json-c)
  * naming each tensor's dtype, shape and [begin, end) in the data section that follows. The
  * file is mapped read-only; every offset and size is checked before anything is trusted. */
-#include "net/weights_internal.h"
+#include "weights/weights_internal.h"
 
-#include "net/weights_dtype.h"
+#include "weights/weights_dtype.h"
 
 #include <json-c/json.h>
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* The tensor index of an open weight file: adding entries, checking names. */
-#include "net/weights_internal.h"
+#include "weights/weights_internal.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,11 +1,11 @@
 /* PyTorch zip checkpoints (torch.save since 1.6): <archive>/data.pkl is the state_dict pickle,
  * <archive>/data/<key> each storage's raw little-endian bytes, read through libzip only when
  * a tensor is asked for. */
-#include "net/weights_internal.h"
+#include "weights/weights_internal.h"
 
-#include "net/pickle.h"
-#include "net/weights_dtype.h"
-#include "net/weights_state_dict.h"
+#include "weights/pickle.h"
+#include "weights/weights_dtype.h"
+#include "weights/weights_state_dict.h"
 
 #include <stdio.h>
 #include <stdlib.h>
