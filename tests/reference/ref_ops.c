@@ -130,6 +130,107 @@ void ref_conv3x3_backward_data(int N, int Cin, int H, int W, int Cout, const flo
 }
 
 /* ---------------------------------------------------------------------------------------
+ * Transformer network layers
+ * ------------------------------------------------------------------------------------- */
+
+void ref_conv_kxk_forward_f64(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                              const double *in, const double *weight, const double *bias,
+                              double *out)
+{
+    const int OH = (H - k) / stride + 1, OW = (W - k) / stride + 1;
+    for (int n = 0; n < N; n++)
+        for (int co = 0; co < Cout; co++)
+            for (int y = 0; y < OH; y++)
+                for (int x = 0; x < OW; x++) {
+                    double acc = bias ? bias[co] : 0.0;
+                    for (int ci = 0; ci < Cin; ci++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++)
+                                acc += weight[at(co, ci, ky, kx, Cin, k, k)] *
+                                       in[at(n, ci, stride * y + ky, stride * x + kx, Cin, H, W)];
+                    out[at(n, co, y, x, Cout, OH, OW)] = acc;
+                }
+}
+
+void ref_conv_kxk_forward(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                          const float *in, const float *weight, const float *bias, float *out)
+{
+    const size_t n_out = count4(N, Cout, (H - k) / stride + 1, (W - k) / stride + 1);
+    double *d_in = dup_f64(in, count4(N, Cin, H, W));
+    double *d_weight = dup_f64(weight, count4(Cout, Cin, k, k));
+    double *d_bias = dup_f64(bias, (size_t)Cout);
+    double *d_out = alloc_f64(n_out);
+    ref_conv_kxk_forward_f64(N, Cin, H, W, Cout, k, stride, d_in, d_weight, d_bias, d_out);
+    store_f32(out, d_out, n_out);
+    free(d_in);
+    free(d_weight);
+    free(d_bias);
+    free(d_out);
+}
+
+/* i reflected into 0 .. len - 1 without repeating the edge (-1 -> 1, len -> len - 2). */
+static int reflect(int i, int len)
+{
+    while (i < 0 || i >= len)
+        i = i < 0 ? -i : 2 * (len - 1) - i;
+    return i;
+}
+
+void ref_pad_reflect(int N, int C, int H, int W, int scale, int pad, const float *in, float *out)
+{
+    const int UH = H * scale, UW = W * scale, OH = UH + 2 * pad, OW = UW + 2 * pad;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int y = 0; y < OH; y++)
+                for (int x = 0; x < OW; x++) {
+                    const int sy = reflect(y - pad, UH) / scale, sx = reflect(x - pad, UW) / scale;
+                    out[at(n, c, y, x, C, OH, OW)] = in[at(n, c, sy, sx, C, H, W)];
+                }
+}
+
+void ref_instance_norm_forward_f64(int N, int C, int H, int W, const double *in,
+                                   const double *weight, const double *bias, double eps, bool relu,
+                                   const double *residual, double *out)
+{
+    const size_t hw = (size_t)H * (size_t)W;
+    for (size_t p = 0; p < (size_t)N * (size_t)C; p++) {
+        const double *x = in + p * hw;
+        const int c = (int)(p % (size_t)C);
+        double mean = 0.0, var = 0.0;
+        for (size_t i = 0; i < hw; i++)
+            mean += x[i];
+        mean /= (double)hw;
+        for (size_t i = 0; i < hw; i++)
+            var += (x[i] - mean) * (x[i] - mean);
+        var /= (double)hw;
+        const double scale = weight[c] / sqrt(var + eps);
+        for (size_t i = 0; i < hw; i++) {
+            double v = (x[i] - mean) * scale + bias[c];
+            if (relu && v < 0)
+                v = 0.0;
+            out[p * hw + i] = v + (residual ? residual[p * hw + i] : 0.0);
+        }
+    }
+}
+
+void ref_instance_norm_forward(int N, int C, int H, int W, const float *in, const float *weight,
+                               const float *bias, double eps, bool relu, const float *residual,
+                               float *out)
+{
+    const size_t n = count4(N, C, H, W);
+    double *d_in = dup_f64(in, n), *d_residual = dup_f64(residual, n);
+    double *d_weight = dup_f64(weight, (size_t)C), *d_bias = dup_f64(bias, (size_t)C);
+    double *d_out = alloc_f64(n);
+    ref_instance_norm_forward_f64(N, C, H, W, d_in, d_weight, d_bias, eps, relu, d_residual, d_out);
+    store_f32(out, d_out, n);
+    free(d_in);
+    free(d_residual);
+    free(d_weight);
+    free(d_bias);
+    free(d_out);
+}
+
+/* ---------------------------------------------------------------------------------------
  * ReLU
  * ------------------------------------------------------------------------------------- */
 

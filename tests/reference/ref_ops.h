@@ -42,6 +42,35 @@ void ref_conv3x3_backward_data_f64(int N, int Cin, int H, int W, int Cout, const
                                    const double *weight, double *grad_in);
 
 /* ---------------------------------------------------------------------------------------
+ * The layers of transformer networks: k x k convolution, reflection padding, instance norm
+ * ------------------------------------------------------------------------------------- */
+
+/* "Valid" k x k convolution (k odd) with the given stride on an input the caller padded:
+ * the output is N x Cout x OH x OW with OH = (H - k) / stride + 1, OW = (W - k) / stride + 1,
+ * out[n][co][y][x] = bias[co] + sum of weight[co][ci][ky][kx] * in[n][ci][stride y + ky]
+ * [stride x + kx]. Weights are Cout x Cin x k x k; bias may be NULL. */
+void ref_conv_kxk_forward(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                          const float *in, const float *weight, const float *bias, float *out);
+void ref_conv_kxk_forward_f64(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                              const double *in, const double *weight, const double *bias,
+                              double *out);
+
+/* torch.nn.ReflectionPad2d(pad) after torch.nn.Upsample(scale_factor=scale, mode="nearest"):
+ * the output is N x C x (H scale + 2 pad) x (W scale + 2 pad); pad must be smaller than
+ * H scale and W scale. For the row [a b c d], scale 1 and pad 2 give [c b a b c d c b]. */
+void ref_pad_reflect(int N, int C, int H, int W, int scale, int pad, const float *in, float *out);
+
+/* torch.nn.InstanceNorm2d(C, affine=True) in training mode: each (n, c) plane minus its mean,
+ * divided by sqrt(biased variance + eps), times weight[c] plus bias[c]; then ReLU when relu
+ * is set, then + residual (N x C x H x W) when residual is not NULL. */
+void ref_instance_norm_forward(int N, int C, int H, int W, const float *in, const float *weight,
+                               const float *bias, double eps, bool relu, const float *residual,
+                               float *out);
+void ref_instance_norm_forward_f64(int N, int C, int H, int W, const double *in,
+                                   const double *weight, const double *bias, double eps, bool relu,
+                                   const double *residual, double *out);
+
+/* ---------------------------------------------------------------------------------------
  * ReLU
  * ------------------------------------------------------------------------------------- */
 

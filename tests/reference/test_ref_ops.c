@@ -596,6 +596,136 @@ static void test_elementwise(void)
 }
 
 /* ---------------------------------------------------------------------------------------
+ * The transformer network layers: padding, k x k convolution, instance norm
+ * ------------------------------------------------------------------------------------- */
+
+/* torch.nn.ReflectionPad2d, by hand: [a b c d] padded by 2 is [c b a b c d c b]; rows
+ * reflect the same way; a nearest upsample by 2 first repeats each value. */
+static void test_pad_reflect_known(void)
+{
+    const float row[4] = {1, 2, 3, 4};
+    float out[8];
+    ref_pad_reflect(1, 1, 1, 4, 1, 0, row, out);
+    check_true("pad_reflect pad 0 copies", memcmp(out, row, sizeof row) == 0);
+
+    /* One row cannot be padded vertically (pad < side), so pad a 3 x 4 plane by 2. */
+    enum { H = 3, W = 4, P = 2 };
+    float in[H * W], padded[(H + 2 * P) * (W + 2 * P)];
+    for (int i = 0; i < H * W; i++)
+        in[i] = (float)(10 * (i / W) + i % W + 1); /* row r: 10r+1 .. 10r+4 */
+    ref_pad_reflect(1, 1, H, W, 1, P, in, padded);
+    const float want_row[8] = {3, 2, 1, 2, 3, 4, 3, 2};
+    const int want_src_row[7] = {2, 1, 0, 1, 2, 1, 0};
+    bool ok = true;
+    for (int y = 0; y < H + 2 * P; y++)
+        for (int x = 0; x < W + 2 * P; x++)
+            ok = ok && padded[y * (W + 2 * P) + x] == 10.0f * want_src_row[y] + want_row[x];
+    check_true("pad_reflect 3x4 pad 2: [a b c d] -> [c b a b c d c b], rows alike", ok);
+
+    /* [a b] upsampled is [a a b b]; padded by 1 that is [a a a b b b], in both directions. */
+    const float two[4] = {5, 7, 1, 3};
+    const int src[6] = {0, 0, 0, 1, 1, 1};
+    float up[6 * 6];
+    ref_pad_reflect(1, 1, 2, 2, 2, 1, two, up);
+    ok = true;
+    for (int y = 0; y < 6; y++)
+        for (int x = 0; x < 6; x++)
+            ok = ok && up[y * 6 + x] == two[src[y] * 2 + src[x]];
+    check_true("pad_reflect scale 2 pad 1: [a b] -> [a a a b b b], rows alike", ok);
+}
+
+/* k = 3, stride 1 on an input padded by zeros is the "same" 3x3 convolution; a 1x1 kernel
+ * with stride 2 picks every other pixel. */
+static void test_conv_kxk_known(ref_rng *rng)
+{
+    enum { N = 2, CIN = 3, H = 5, W = 7, COUT = 4 };
+    const size_t n_in = count4(N, CIN, H, W), n_out = count4(N, COUT, H, W);
+    float *in = vecf(n_in), *padded = vecf(count4(N, CIN, H + 2, W + 2));
+    float *weight = vecf(count4(COUT, CIN, 3, 3)), bias[COUT];
+    float *want = vecf(n_out), *got = vecf(n_out);
+    ref_rng_fill(rng, in, n_in, -1, 1);
+    ref_rng_fill(rng, weight, count4(COUT, CIN, 3, 3), -1, 1);
+    ref_rng_fill(rng, bias, COUT, -1, 1);
+    for (int p = 0; p < N * CIN; p++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                padded[((size_t)p * (H + 2) + y + 1) * (W + 2) + x + 1] =
+                    in[((size_t)p * H + y) * W + x];
+    ref_conv3x3_forward(N, CIN, H, W, COUT, in, weight, bias, false, want);
+    ref_conv_kxk_forward(N, CIN, H + 2, W + 2, COUT, 3, 1, padded, weight, bias, got);
+    check_f32("conv_kxk k=3 s=1 on a zero-padded input = conv3x3", n_out, got, want, 1e-7);
+
+    /* 1 x 5 x 7 -> 1 x 3 x 4 with weight 2 and bias 1: 2 in[2y][2x] + 1. */
+    const float two = 2, one = 1;
+    float sub[3 * 4];
+    ref_conv_kxk_forward(1, 1, H, W, 1, 1, 2, in, &two, &one, sub);
+    bool ok = true;
+    for (int y = 0; y < 3; y++)
+        for (int x = 0; x < 4; x++)
+            ok = ok && sub[y * 4 + x] == (float)(2.0 * in[2 * y * W + 2 * x] + 1.0);
+    check_true("conv_kxk k=1 s=2 takes every other pixel", ok);
+
+    /* A 3x3 kernel with stride 2 on 5 x 7: output 2 x 3, tap (ky, kx) at (2y + ky, 2x + kx). */
+    float corner[9] = {0, 0, 0, 0, 0, 0, 0, 0, 1}, strided[2 * 3];
+    ref_conv_kxk_forward(1, 1, H, W, 1, 3, 2, in, corner, NULL, strided);
+    ok = true;
+    for (int y = 0; y < 2; y++)
+        for (int x = 0; x < 3; x++)
+            ok = ok && strided[y * 3 + x] == in[(2 * y + 2) * W + 2 * x + 2];
+    check_true("conv_kxk k=3 s=2 tap (2,2) reads (2y + 2, 2x + 2)", ok);
+    free(in);
+    free(padded);
+    free(weight);
+    free(want);
+    free(got);
+}
+
+/* With eps 0 each output plane has mean bias[c] and variance weight[c]^2; ReLU and the
+ * residual apply after the affine step, in that order. */
+static void test_instance_norm_known(ref_rng *rng)
+{
+    enum { N = 2, C = 3, H = 5, W = 6, HW = H * W };
+    const size_t n = count4(N, C, H, W);
+    double *x = vec(n), *y = vec(n), *y_res = vec(n), *r = vec(n);
+    const double weight[C] = {1.5, -0.5, 2}, bias[C] = {0.25, -1, 3};
+    ref_rng_fill_f64(rng, x, n, -2, 5);
+    ref_rng_fill_f64(rng, r, n, -1, 1);
+    ref_instance_norm_forward_f64(N, C, H, W, x, weight, bias, 0.0, false, NULL, y);
+    double err_mean = 0, err_var = 0;
+    for (int p = 0; p < N * C; p++) {
+        double mean = 0, var = 0;
+        for (int i = 0; i < HW; i++)
+            mean += y[p * HW + i] / HW;
+        for (int i = 0; i < HW; i++)
+            var += (y[p * HW + i] - mean) * (y[p * HW + i] - mean) / HW;
+        err_mean = fmax(err_mean, fabs(mean - bias[p % C]));
+        err_var = fmax(err_var, fabs(var - weight[p % C] * weight[p % C]));
+    }
+    report("instance_norm planes have mean bias[c]", err_mean, 1.0, 1e-12);
+    report("instance_norm planes have variance weight[c]^2", err_var, 4.0, 1e-12);
+
+    ref_instance_norm_forward_f64(N, C, H, W, x, weight, bias, 0.0, true, r, y_res);
+    double err = 0;
+    for (size_t i = 0; i < n; i++)
+        err = fmax(err, fabs(y_res[i] - (fmax(y[i], 0.0) + r[i])));
+    report("instance_norm relu + residual = max(0, y) + r", err, 1.0, 0.0);
+
+    /* eps enters as sqrt(var + eps): a constant plane becomes bias[c] whatever eps. */
+    double flat[HW], flat_out[HW];
+    for (int i = 0; i < HW; i++)
+        flat[i] = 7.0;
+    ref_instance_norm_forward_f64(1, 1, H, W, flat, weight, bias, 1e-5, false, NULL, flat_out);
+    err = 0;
+    for (int i = 0; i < HW; i++)
+        err = fmax(err, fabs(flat_out[i] - bias[0]));
+    report("instance_norm of a constant plane is bias", err, 1.0, 0.0);
+    free(x);
+    free(y);
+    free(y_res);
+    free(r);
+}
+
+/* ---------------------------------------------------------------------------------------
  * The golden reader on good and hostile files
  * ------------------------------------------------------------------------------------- */
 
@@ -924,6 +1054,9 @@ int main(int argc, char **argv)
     test_conv_known();
     test_maxpool_ties();
     test_elementwise();
+    test_pad_reflect_known();
+    test_conv_kxk_known(&rng);
+    test_instance_norm_known(&rng);
 
     section("golden reader", &worst_other);
     test_golden_reader();

@@ -1,0 +1,184 @@
+// k x k convolution, stride 1 or 2, no padding ("valid"), NCHW, with bias: the 9x9 and
+// strided convolutions of transformer networks, run on an input padded beforehand
+// (cl/pad.cl).
+//
+// Each work-item computes VECS float8 vectors (8 or 16 consecutive outputs) of one row for
+// a tile of TILE output channels (at most 8), so every input vector loaded is reused once per channel of
+// the tile and every weight once per vector. The kernel size, stride and both tiles are
+// compile-time constants of each kernel below, so the loops over them unroll and the
+// accumulators stay in registers; conv_kxk_any takes k at run time for the sizes without a
+// kernel of their own. The launcher (ops/conv_kxk.c) picks the kernel.
+
+// Products are added as a * b + c, which the compiler contracts to a fused multiply-add
+// where the device has one (FP_CONTRACT is on by default in OpenCL C); mad() is a separate
+// multiply and add in PoCL, half the speed, and fma() is slow where there is no hardware
+// for it.
+#pragma OPENCL FP_CONTRACT ON
+
+// The private copy of a row's end, for a work-item whose outputs run past the row: enough
+// for every kernel with k up to 9.
+#define KXK_BUF 48
+
+// Input values one work-item reads from one input row: its outputs' span and the kernel's
+// reach (one more than it needs with stride 1; the stride-2 loads read one element past
+// the last they use).
+#define KXK_SPAN(K, S, VECS) ((S) * 8 * (VECS) + (K))
+
+// The float8 of input values first, first + S, ... first + 7 S of a row, with zeros from
+// index limit on: the loads of a work-item at the end of a row, when k is too large for
+// its KXK_BUF copy of the row.
+float8 kxk_load_guarded(global const float *row, const int first, const int S, const int limit)
+{
+    float v[8];
+    for (int i = 0; i < 8; i++) {
+        const int x = first + S * i;
+        v[i] = x < limit ? row[x] : 0.0f;
+    }
+    return vload8(0, v);
+}
+
+// Elements 0, 2, .. 14 of the 16 values a, b (a float16's .even, without float16, which
+// some CPU ABIs pass through memory).
+float8 kxk_evens(const float8 a, const float8 b)
+{
+    return (float8)(a.s0246, b.s0246);
+}
+
+// The float8 of outputs v of a work-item at kernel column kx: from global memory, from the
+// private copy of a row's end, or element by element.
+#define KXK_LOAD_GLOBAL(kx, v)                                                                \
+    (S == 1 ? vload8(0, row + (kx) + 8 * (v))                                                 \
+            : kxk_evens(vload8(0, row + (kx) + 16 * (v)), vload8(1, row + (kx) + 16 * (v))))
+#define KXK_LOAD_BUF(kx, v)                                                                   \
+    (S == 1 ? vload8(0, buf + (kx) + 8 * (v))                                                 \
+            : kxk_evens(vload8(0, buf + (kx) + 16 * (v)), vload8(1, buf + (kx) + 16 * (v))))
+#define KXK_LOAD_GUARDED(kx, v) kxk_load_guarded(row, (kx) + S * 8 * (v), S, limit)
+
+// STEP(t) for every channel t of the largest tile, written out: each accumulator and weight
+// pointer is then named by a constant index, which compilers keep in registers (a loop over
+// t would have to be unrolled first, and PoCL does not always unroll it). Steps guard
+// themselves with t < TILE.
+#define KXK_EACH_CHANNEL(STEP) STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7)
+
+#define KXK_ZERO(t)                                                                           \
+    float8 acc0_##t = (float8)(0.0f), acc1_##t = (float8)(0.0f);                              \
+    global const float *wrow_##t = weight;
+
+// Channels past cout compute on a valid weight row and are not stored.
+#define KXK_WEIGHT_ROW(t)                                                                     \
+    if ((t) < TILE)                                                                           \
+        wrow_##t = weight + (size_t)(min(co0 + (t), cout - 1) * cin + ci) * K * K;
+
+#define KXK_MADD(t)                                                                           \
+    if ((t) < TILE) {                                                                         \
+        const float8 wt = (float8)(wrow_##t[ky * K + kx]);                                    \
+        acc0_##t = wt * a0 + acc0_##t;                                                        \
+        if (VECS > 1)                                                                         \
+            acc1_##t = wt * a1 + acc1_##t;                                                    \
+    }
+
+#define KXK_STORE(t)                                                                          \
+    if ((t) < TILE && co0 + (t) < cout)                                                       \
+        kxk_store(out + (((size_t)n * cout + co0 + (t)) * out_h + y) * out_w + x0,            \
+                  out_w - x0, VECS, acc0_##t, acc1_##t, use_bias ? bias[co0 + (t)] : 0.0f);
+
+// Adds the products of kernel row ky of input channel ci to the accumulators.
+#define KXK_ROW(LOAD)                                                                         \
+    for (int kx = 0; kx < K; kx++) {                                                          \
+        const float8 a0 = LOAD(kx, 0);                                                        \
+        const float8 a1 = VECS > 1 ? LOAD(kx, 1) : a0;                                        \
+        KXK_EACH_CHANNEL(KXK_MADD)                                                            \
+    }
+
+// Stores the first `left` of the vecs * 8 outputs v0, v1 (plus bias) at dst.
+void kxk_store(global float *dst, const int left, const int vecs, const float8 v0,
+               const float8 v1, const float b)
+{
+    if (left >= 8 * vecs) {
+        vstore8(v0 + (float8)(b), 0, dst);
+        if (vecs > 1)
+            vstore8(v1 + (float8)(b), 1, dst);
+        return;
+    }
+    float tail[16];
+    vstore8(v0 + (float8)(b), 0, tail);
+    vstore8(v1 + (float8)(b), 1, tail);
+    for (int i = 0; i < left; i++)
+        dst[i] = tail[i];
+}
+
+// out[n][co][y][x] = bias[co] + sum over ci, ky, kx of
+//     weight[co][ci][ky][kx] * in[n][ci][S * y + ky][S * x + kx]
+// for the work-item's row tile and channel tile. Global size:
+// (ceil(out_w / (8 VECS)), out_h, n * ceil(cout / TILE)).
+static inline __attribute__((always_inline)) void
+conv_kxk_tile(global const float *in, global const float *weight, global const float *bias,
+              global float *out, const int cin, const int in_h, const int in_w, const int cout,
+              const int use_bias, const int K, const int S, const int TILE, const int VECS)
+{
+    const int out_h = (in_h - K) / S + 1, out_w = (in_w - K) / S + 1;
+    const int x0 = get_global_id(0) * 8 * VECS;
+    const int y = get_global_id(1);
+    const int groups = (cout + TILE - 1) / TILE;
+    const int n = get_global_id(2) / groups;
+    const int co0 = (get_global_id(2) % groups) * TILE;
+    if (x0 >= out_w || y >= out_h)
+        return;
+    // Every value read lies in the row: the tile is whole and the stride-2 load's extra
+    // element exists.
+    const int limit = in_w - S * x0; // values left in the row from the work-item's first
+    const bool whole = KXK_SPAN(K, S, VECS) - (S == 1) <= limit;
+
+    KXK_EACH_CHANNEL(KXK_ZERO)
+    const size_t plane = (size_t)in_h * in_w;
+    for (int ci = 0; ci < cin; ci++) {
+        KXK_EACH_CHANNEL(KXK_WEIGHT_ROW)
+        global const float *channel = in + ((size_t)n * cin + ci) * plane + S * x0;
+        for (int ky = 0; ky < K; ky++) {
+            global const float *row = channel + (size_t)(S * y + ky) * in_w;
+            if (whole) {
+                KXK_ROW(KXK_LOAD_GLOBAL)
+            } else if (KXK_SPAN(K, S, VECS) <= KXK_BUF) {
+                float buf[KXK_BUF];
+                for (int i = 0; i < KXK_SPAN(K, S, VECS); i++)
+                    buf[i] = i < limit ? row[i] : 0.0f;
+                KXK_ROW(KXK_LOAD_BUF)
+            } else {
+                KXK_ROW(KXK_LOAD_GUARDED)
+            }
+        }
+    }
+    KXK_EACH_CHANNEL(KXK_STORE)
+}
+
+#define CONV_KXK_KERNEL(name, K, S, TILE, VECS)                                              \
+    kernel void name(global const float *in, global const float *weight,                     \
+                     global const float *bias, global float *out, const int cin,             \
+                     const int in_h, const int in_w, const int cout, const int use_bias)     \
+    {                                                                                        \
+        conv_kxk_tile(in, weight, bias, out, cin, in_h, in_w, cout, use_bias, K, S, TILE,    \
+                      VECS);                                                                 \
+    }
+
+// The layers of transformer networks (9x9 at both ends, 3x3 with stride 2 down; 3x3 stride 1
+// where the caller pads by reflection), each with a large channel tile and a small one for
+// few output channels (RGB); the launcher picks. On the 2-core EPYC PoCL device (GFLOP/s of
+// flops over half the process CPU time, the machine being shared; channels x outputs per
+// work-item): 9x9 3 -> 32 at 512x512: 170 with 4 x 16, 161 with 6 x 16, 136 with 3 x 16, 127
+// with 8 x 8; 9x9 32 -> 3: 115 with 3 x 16, 96 with 4 x 16, 46 with 8 x 8; 3x3 stride 2
+// 32 -> 64: 42 with 8 x 8, 36 with 4 x 16; 3x3 128 -> 128: 92 with 8 x 8, 75 with 4 x 16.
+CONV_KXK_KERNEL(conv_kxk_k9_s1_t4, 9, 1, 4, 2)
+CONV_KXK_KERNEL(conv_kxk_k9_s1_t3, 9, 1, 3, 2)
+CONV_KXK_KERNEL(conv_kxk_k3_s2_t8, 3, 2, 8, 1)
+CONV_KXK_KERNEL(conv_kxk_k3_s2_t4, 3, 2, 4, 2)
+CONV_KXK_KERNEL(conv_kxk_k3_s1_t8, 3, 1, 8, 1)
+CONV_KXK_KERNEL(conv_kxk_k3_s1_t4, 3, 1, 4, 2)
+
+// Any odd k, given at run time (the sizes without a kernel of their own above).
+kernel void conv_kxk_any(global const float *in, global const float *weight,
+                         global const float *bias, global float *out, const int cin,
+                         const int in_h, const int in_w, const int cout, const int use_bias,
+                         const int k, const int stride)
+{
+    conv_kxk_tile(in, weight, bias, out, cin, in_h, in_w, cout, use_bias, k, stride, 8, 1);
+}
