@@ -213,8 +213,8 @@ static void put_tensor(pickler *p, torch_memo *m, const pickle_tensor *t, bool l
     put(p);
 }
 
-/* _metadata: {'_metadata': OrderedDict((module, {'version': 1}), ...)} then BUILD. */
-static void put_metadata(pickler *p, torch_memo *m, const char *const *modules)
+/* _metadata: {'_metadata': OrderedDict((module, {'version': v}), ...)} then BUILD. */
+static void put_metadata(pickler *p, torch_memo *m, const char *const *modules, const int *versions)
 {
     op(p, '}');
     put(p);
@@ -230,7 +230,7 @@ static void put_metadata(pickler *p, torch_memo *m, const char *const *modules)
         op(p, '}');
         put(p);
         put_shared_str(p, &m->version, "version");
-        put_int(p, 1);
+        put_int(p, versions ? versions[i] : 1);
         op(p, 's');
         if (i % 1000 == 999 || i == n - 1)
             op(p, n - (i - i % 1000) > 1 ? 'u' : 's');
@@ -240,7 +240,8 @@ static void put_metadata(pickler *p, torch_memo *m, const char *const *modules)
 }
 
 void pickle_state_dict(byte_buf *b, const pickle_tensor *t, size_t n,
-                       const char *const *metadata_modules, bool legacy)
+                       const char *const *metadata_modules, const int *metadata_versions,
+                       bool legacy)
 {
     pickler p = {.b = b};
     torch_memo m = {0};
@@ -257,7 +258,7 @@ void pickle_state_dict(byte_buf *b, const pickle_tensor *t, size_t n,
             op(&p, batch > 1 ? 'u' : 's');
     }
     if (metadata_modules)
-        put_metadata(&p, &m, metadata_modules);
+        put_metadata(&p, &m, metadata_modules, metadata_versions);
     op(&p, '.');
 }
 

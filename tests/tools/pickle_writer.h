@@ -28,9 +28,11 @@ typedef struct pickle_tensor {
     const char *storage_key;
 } pickle_tensor;
 
-/* legacy: persistent ids carry the 6th view_metadata item (None), as _legacy_save writes. */
+/* legacy: persistent ids carry the 6th view_metadata item (None), as _legacy_save writes.
+ * metadata_versions: each module's version, or NULL for 1 everywhere. */
 void pickle_state_dict(byte_buf *b, const pickle_tensor *t, size_t n,
-                       const char *const *metadata_modules, bool legacy);
+                       const char *const *metadata_modules, const int *metadata_versions,
+                       bool legacy);
 
 /* The small pickles of a legacy file: magic number, protocol version, sys_info, the list of
  * storage keys. */

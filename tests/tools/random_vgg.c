@@ -1,6 +1,8 @@
 /* Seeded random VGG weights (splitmix64, Box-Muller) named and shaped as torchvision's. */
 #include "random_vgg.h"
 
+#include "random_normal.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,49 +10,17 @@
 
 enum { NAME_SIZE = 64 };
 
-typedef struct rng {
-    uint64_t state;
-    bool has_spare;
-    double spare;
-} rng;
-
-static uint64_t splitmix64(rng *r)
-{
-    uint64_t z = (r->state += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-/* Uniform in (0, 1): never 0, so the logarithm below is finite. */
-static double uniform(rng *r)
-{
-    return ((double)(splitmix64(r) >> 11) + 0.5) * 0x1.0p-53;
-}
-
-static double normal(rng *r)
-{
-    if (r->has_spare) {
-        r->has_spare = false;
-        return r->spare;
-    }
-    double radius = sqrt(-2.0 * log(uniform(r))), angle = 6.283185307179586 * uniform(r);
-    r->spare = radius * sin(angle);
-    r->has_spare = true;
-    return radius * cos(angle);
-}
-
-static float *fill(rng *r, uint64_t count, double std)
+static float *fill(random_stream *r, uint64_t count, double std)
 {
     float *v = malloc(count * sizeof *v);
     for (uint64_t i = 0; v && i < count; i++)
-        v[i] = (float)(std * normal(r));
+        v[i] = (float)(std * random_normal(r));
     return v;
 }
 
 /* Adds a tensor named name (copied into the name pool at *pool). */
 static bool add(random_vgg *v, char **pool, const char *name, int ndim, const int64_t *shape,
-                rng *r, double std)
+                random_stream *r, double std)
 {
     writer_tensor *t = &v->tensors[v->count];
     snprintf(*pool, NAME_SIZE, "%s", name);
@@ -94,7 +64,7 @@ cls_status random_vgg_make(cls_vgg_arch arch, uint64_t seed, bool extra_classifi
 {
     size_t nlayers;
     const cls_vgg_layer *layers = cls_vgg_layers(arch, &nlayers);
-    rng r = {.state = seed};
+    random_stream r = {.state = seed};
     memset(out, 0, sizeof *out);
     size_t max = 2 * nlayers + 1, max_modules = nlayers + 5;
     out->tensors = calloc(max, sizeof *out->tensors);

@@ -122,7 +122,7 @@ static void state_dict(byte_buf *b, const writer_tensor *t, size_t n, const writ
                                 .shape = t[i].shape,
                                 .numel = writer_count(&t[i]),
                                 .storage_key = keys[i]};
-    pickle_state_dict(b, pt, n, opt->metadata_modules, legacy);
+    pickle_state_dict(b, pt, n, opt->metadata_modules, opt->metadata_versions, legacy);
     free(pt);
 }
 

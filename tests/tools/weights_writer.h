@@ -22,6 +22,8 @@ typedef struct writer_options {
     /* pth formats: the state_dict's _metadata (module versions) as model.state_dict() has;
      * NULL-terminated module names, "" first. */
     const char *const *metadata_modules;
+    /* each module's version (InstanceNorm2d and BatchNorm2d: 2), or NULL for 1 everywhere */
+    const int *metadata_versions;
 } writer_options;
 
 uint64_t writer_count(const writer_tensor *t);

@@ -7,6 +7,7 @@
 #include "weights/weights.h"
 #include "weights/weights_dtype.h"
 #include "weights/weights_internal.h"
+#include "tools/random_ffnet.h"
 #include "tools/random_vgg.h"
 
 #include <math.h>
@@ -58,18 +59,18 @@ static const struct {
 };
 
 /* Checks the index against the tensors written, then every value bit for bit. */
-static void check_file(const random_vgg *v, const char *path, cls_weights_format format,
-                       cls_dtype dtype)
+static void check_tensors(const writer_tensor *tensors, size_t count, const char *path,
+                          cls_weights_format format, cls_dtype dtype)
 {
     cls_weights *w = NULL;
     CHECK_STATUS(cls_weights_open(path, &w), CLS_OK);
     if (!w)
         return;
     CHECK(cls_weights_get_format(w) == format);
-    CHECK(cls_weights_count(w) == v->count);
-    for (size_t i = 0; i < v->count && i < cls_weights_count(w); i++) {
+    CHECK(cls_weights_count(w) == count);
+    for (size_t i = 0; i < count && i < cls_weights_count(w); i++) {
         const cls_weight_tensor *t = cls_weights_at(w, i);
-        const writer_tensor *want = &v->tensors[i];
+        const writer_tensor *want = &tensors[i];
         CHECK(strcmp(t->name, want->name) == 0);
         CHECK(cls_weights_find(w, want->name) == t);
         CHECK(t->dtype == dtype && t->ndim == want->ndim && t->count == writer_count(want));
@@ -84,6 +85,12 @@ static void check_file(const random_vgg *v, const char *path, cls_weights_format
         free(got);
     }
     cls_weights_close(w);
+}
+
+static void check_file(const random_vgg *v, const char *path, cls_weights_format format,
+                       cls_dtype dtype)
+{
+    check_tensors(v->tensors, v->count, path, format, dtype);
 }
 
 /* Every format, f32 and the 16-bit dtypes, of the full VGG-19 written by make-weights' code:
@@ -104,6 +111,56 @@ static void test_formats_agree(void)
         unlink(path);
     }
     random_vgg_free(&v);
+}
+
+/* The transformer weights of make-weights --arch transformer: TransformerNet's state_dict
+ * names and shapes, the same values in every format and with or without the running
+ * statistics, and the last conv scaled as documented. */
+static void test_ffnet_formats_agree(void)
+{
+    random_ffnet f, g;
+    CHECK_STATUS(random_ffnet_make(1, false, &f), CLS_OK);
+    CHECK_STATUS(random_ffnet_make(1, true, &g), CLS_OK);
+    CHECK(f.count == 62 && g.count == 92);
+    if (f.count != 62 || g.count != 92) {
+        random_ffnet_free(&f);
+        random_ffnet_free(&g);
+        return;
+    }
+    CHECK(strcmp(f.tensors[0].name, "conv1.conv2d.weight") == 0);
+    CHECK(f.tensors[0].shape[0] == 32 && f.tensors[0].shape[1] == 3 && f.tensors[0].shape[3] == 9);
+    CHECK(strcmp(f.tensors[2].name, "in1.weight") == 0);
+    CHECK(strcmp(f.tensors[12].name, "res1.conv1.conv2d.weight") == 0);
+    CHECK(strcmp(f.tensors[15].name, "res1.in1.bias") == 0);
+    CHECK(strcmp(f.tensors[52].name, "deconv1.conv2d.weight") == 0);
+    CHECK(f.tensors[52].shape[0] == 64 && f.tensors[52].shape[1] == 128);
+    CHECK(strcmp(f.tensors[60].name, "deconv3.conv2d.weight") == 0);
+    CHECK(f.tensors[61].shape[0] == 3 && f.tensors[61].data[2] == 127.5f);
+    CHECK(strcmp(g.tensors[4].name, "in1.running_mean") == 0);
+    CHECK(strcmp(g.tensors[23].name, "res1.in1.running_var") == 0);
+    uint64_t params = 0;
+    for (size_t i = 0, j = 0; i < f.count; i++, j++) {
+        while (strstr(g.tensors[j].name, ".running_"))
+            j++;
+        CHECK(strcmp(f.tensors[i].name, g.tensors[j].name) == 0);
+        CHECK(memcmp(f.tensors[i].data, g.tensors[j].data,
+                     writer_count(&f.tensors[i]) * sizeof(float)) == 0);
+        params += writer_count(&f.tensors[i]);
+    }
+    CHECK(params == 1679235);
+    for (size_t fi = 0; fi < 3; fi++) {
+        const random_ffnet *v = fi == 2 ? &g : &f; /* the legacy file with running stats */
+        char path[4200];
+        tmp_path(path, sizeof path, files[fi].name);
+        writer_options opt = {.dtype = CLS_DTYPE_F32,
+                              .metadata_modules = v->modules,
+                              .metadata_versions = v->versions};
+        CHECK_STATUS(files[fi].write(path, v->tensors, v->count, &opt), CLS_OK);
+        check_tensors(v->tensors, v->count, path, files[fi].format, CLS_DTYPE_F32);
+        unlink(path);
+    }
+    random_ffnet_free(&f);
+    random_ffnet_free(&g);
 }
 
 /* The classifier's bytes are NaN: reading every other tensor must not notice (they are read
@@ -474,6 +531,7 @@ int main(int argc, char **argv)
     RUN(test_truncated_and_corrupted);
     RUN(test_unused_tensor_not_read);
     RUN(test_formats_agree);
+    RUN(test_ffnet_formats_agree);
     RUN(test_model_check);
     rmdir(tmp);
     return check_report();
