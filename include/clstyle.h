@@ -471,6 +471,53 @@ cls_status cls_transfer_current_image(cls_transfer *run, cls_image *out);
  * (YCbCr), so only the style's textures and strokes are transferred. */
 cls_status cls_image_original_colors(const cls_image *content, cls_image *image);
 
+/* ---------------------------------------------------------------------------------------
+ * Fast style (Johnson et al., "Perceptual Losses for Real-Time Style Transfer"): a trained
+ * transformer network that stylises an image in one forward pass. The network is the
+ * TransformerNet of pytorch/examples fast_neural_style, whose published models (candy,
+ * mosaic, rain_princess, udnie) and state_dicts clstyle reads as they are:
+ *
+ *     cls_ffnet *net = NULL;
+ *     cls_image out = {0};
+ *     st = cls_ffnet_load(ctx, "candy.pth", &net);
+ *     for (each frame)                       // one plan of device buffers per image size
+ *         st = cls_ffnet_run(net, &frame, &out);
+ *     cls_image_free(&out);
+ *     cls_ffnet_destroy(net);
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct cls_ffnet cls_ffnet;
+
+/* Loads a TransformerNet state_dict (legacy or zip .pth, or safetensors; recognised by
+ * content) onto ctx's device. Every tensor of the network must be there with its shape and
+ * finite values; a tensor the network does not have is an error naming it, except the
+ * instance norms' running_mean / running_var that old PyTorch versions saved (ignored, as
+ * pytorch/examples does). CLS_ERR_WEIGHTS_MISMATCH for a file of another network (a VGG
+ * file says so). */
+cls_status cls_ffnet_load(cls_ctx *ctx, const char *path, cls_ffnet **out);
+
+/* What cls_ffnet_load checks before reading any value (format, every tensor and shape),
+ * without a device. */
+cls_status cls_ffnet_check(const char *path);
+
+void cls_ffnet_destroy(cls_ffnet *net); /* NULL is a no-op */
+
+/* Device memory the network holds now: its weights and the derived (Winograd-transformed)
+ * weights made so far. */
+size_t cls_ffnet_device_bytes(const cls_ffnet *net);
+
+/* Device memory a run on a width x height image would allocate now (the buffers of that
+ * size and the derived weights not made yet), without allocating. CLS_ERR_SHAPE for an image
+ * below 8 pixels on a side. */
+cls_status cls_ffnet_plan_bytes(const cls_ffnet *net, int width, int height, size_t *bytes);
+
+/* Stylises input (any size of at least 8 x 8; sides that are not multiples of 4 are padded by
+ * reflection inside and cropped) into output, RGB 0..255 clamped. When output->pixels is
+ * NULL it is allocated (free with cls_image_free); otherwise it must have the input's size
+ * and is overwritten, so a stream of frames allocates nothing after the first: the device
+ * buffers of the last size are kept for the next call of that size. */
+cls_status cls_ffnet_run(cls_ffnet *net, const cls_image *input, cls_image *output);
+
 #ifdef __cplusplus
 }
 #endif

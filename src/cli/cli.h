@@ -34,6 +34,7 @@ int cls_cli_fail(cls_status status);
 int cls_cmd_devices(const cls_cli_common *common);
 int cls_cmd_check(const cls_cli_common *common);
 int cls_cmd_info(const char *path);
-int cls_cmd_tune(int argc, char **argv); /* argv[0] is "tune" */
+int cls_cmd_tune(int argc, char **argv);    /* argv[0] is "tune" */
+int cls_cmd_stylize(int argc, char **argv); /* argv[0] is "stylize" */
 
 #endif

@@ -1,9 +1,11 @@
 /* `clstyle info MODEL`: what a weight file holds and which network it supports. */
 #include "cli/cli.h"
+#include "ffnet/ffnet.h"
 #include "net/model.h"
 #include "weights/weights.h"
 
 #include <stdio.h>
+#include <string.h>
 
 static const char *dtype_name(cls_dtype dtype)
 {
@@ -18,12 +20,7 @@ static const char *dtype_name(cls_dtype dtype)
 static void print_shape(const cls_weight_tensor *t)
 {
     char buf[96];
-    int pos = snprintf(buf, sizeof buf, "[");
-    for (int d = 0; d < t->ndim && pos < (int)sizeof buf; d++)
-        pos += snprintf(buf + pos, sizeof buf - (size_t)pos, d ? ", %lld" : "%lld",
-                        (long long)t->shape[d]);
-    if (pos < (int)sizeof buf)
-        snprintf(buf + pos, sizeof buf - (size_t)pos, "]");
+    cls_weights_shape_text(t->shape, t->ndim, buf, sizeof buf);
     printf("%-20s", buf);
 }
 
@@ -52,6 +49,33 @@ static void print_layer_tensors(const cls_weights *w, cls_vgg_arch arch, size_t 
     }
 }
 
+/* A transformer network: every tensor of the file, in its order, with the layer it belongs
+ * to; the running statistics old PyTorch versions saved are listed as ignored. */
+static int transformer_info(cls_weights *w, const char *path)
+{
+    cls_weights *checked = NULL;
+    cls_status status = cls_ffnet_open_checked(path, &checked);
+    cls_weights_close(checked);
+    if (status != CLS_OK)
+        return cls_cli_fail(status);
+    size_t count, ignored = 0;
+    cls_ffnet_layers(&count);
+    printf("network: transformer (pytorch/examples fast_neural_style TransformerNet, %zu "
+           "convolutions); for `clstyle stylize -m`:\n",
+           count);
+    for (size_t i = 0; i < cls_weights_count(w); i++) {
+        const cls_weight_tensor *t = cls_weights_at(w, i);
+        const bool running = strstr(t->name, ".running_") != NULL;
+        printf("  %-26s", t->name);
+        print_shape(t);
+        printf("%-6s%s\n", dtype_name(t->dtype), running ? "ignored" : "");
+        ignored += running;
+    }
+    printf("%zu tensors used, %zu ignored (instance-norm running statistics)\n",
+           cls_weights_count(w) - ignored, ignored);
+    return CLS_EXIT_OK;
+}
+
 int cls_cmd_info(const char *path)
 {
     cls_weights *w = NULL;
@@ -61,6 +85,11 @@ int cls_cmd_info(const char *path)
     cls_vgg_arch arch;
     printf("file:    %s\nformat:  %s\ntensors: %zu\n", path,
            cls_weights_format_name(cls_weights_get_format(w)), cls_weights_count(w));
+    if (cls_weights_find(w, "conv1.conv2d.weight")) {
+        int code = transformer_info(w, path);
+        cls_weights_close(w);
+        return code;
+    }
     status = cls_model_detect_arch(w, path, &arch);
     if (status != CLS_OK) {
         cls_weights_close(w);

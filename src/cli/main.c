@@ -1,5 +1,6 @@
-/* The clstyle command: `clstyle [OPTIONS]` stylises an image; `clstyle devices`,
- * `clstyle check`, `clstyle info MODEL` and `clstyle tune` are the subcommands. */
+/* The clstyle command: `clstyle [OPTIONS]` stylises an image by optimisation; `clstyle
+ * stylize` by a trained network (fast style); `clstyle devices`, `clstyle check`, `clstyle
+ * info MODEL` and `clstyle tune` are the other subcommands. */
 #include "cli/options.h"
 
 #include <getopt.h>
@@ -71,6 +72,8 @@ int main(int argc, char **argv)
             return subcommand(commands[i], argc - 1, argv + 1);
     if (strcmp(argv[1], "tune") == 0)
         return cls_cmd_tune(argc - 1, argv + 1);
+    if (strcmp(argv[1], "stylize") == 0)
+        return cls_cmd_stylize(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--list-devices") == 0)
             return cls_cmd_devices(&(cls_cli_common){0});

@@ -80,6 +80,7 @@ static const struct option long_options[] = {
 void cls_cli_print_help(FILE *out)
 {
     fputs("Usage: clstyle -c CONTENT -s STYLE[,STYLE...] -o OUTPUT [OPTIONS]\n"
+          "       clstyle stylize -m MODEL -c INPUT -o OUTPUT   (fast style)\n"
           "       clstyle devices | check | info MODEL | tune\n"
           "Neural style transfer (Gatys et al.) on any OpenCL device: paints CONTENT in the\n"
           "style of STYLE. Images: PNG or JPEG. Defaults reproduce the settings of\n"
@@ -136,6 +137,9 @@ void cls_cli_print_help(FILE *out)
           "  check                        build every kernel on the device (-d) and run a\n"
           "                               known-answer self-check\n"
           "  info MODEL                   what a weight file holds\n"
+          "  stylize -m MODEL -c IN -o OUT  fast style: one pass of a trained network per\n"
+          "                               image, video frame or directory; see\n"
+          "                               `clstyle stylize --help`\n"
           "  tune [--time-budget S]       search faster CLBlast GEMM parameters for the\n"
           "                               device (-d) and store them for later runs\n"
           "\n"

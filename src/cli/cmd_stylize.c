@@ -1,0 +1,488 @@
+/* `clstyle stylize`: fast style, one forward pass of a trained transformer network per
+ * image, over one image, a list, a directory or numbered video frames. */
+#include "cli/cli.h"
+#include "cli/signals.h"
+#include "cli/stylize_inputs.h"
+#include "io/io.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+enum { MAX_OPERANDS = 256 };
+
+typedef struct stylize_cli {
+    cls_cli_common common;
+    const char *model;
+    const char *operands[MAX_OPERANDS];
+    int operand_count;
+    const char *output;
+    int size; /* 0: each image keeps its size */
+    int shard_k, shard_n;
+    int output_depth, jpeg_quality;
+    long long max_pixels;
+    bool original_colors;
+} stylize_cli;
+
+static void print_usage(FILE *out)
+{
+    fputs("Usage: clstyle stylize -m MODEL -c INPUT [-c INPUT...] -o OUTPUT [OPTIONS]\n"
+          "Fast style transfer: one pass of a trained transformer network (pytorch/examples\n"
+          "fast_neural_style: candy, mosaic, rain_princess, udnie, or one `clstyle train`\n"
+          "wrote) per image. One INPUT writes the file OUTPUT; several, a directory (its PNG\n"
+          "and JPEG images, in name order) or numbered frames (frame_%05d.png, from the\n"
+          "lowest number present) write into the directory OUTPUT, keeping the names.\n"
+          "\n"
+          "  -m, --model MODEL        a model file (.pth or .safetensors), or the name of an\n"
+          "                           installed one (tools/fetch-model.sh candy installs\n"
+          "                           ~/.local/share/clstyle/candy.pth)\n"
+          "  -c, --content INPUT      an image, a directory or a frame pattern; repeatable\n"
+          "  -o, --output OUTPUT      the result: a file, or a directory for several inputs\n"
+          "                           (created if missing)\n"
+          "      --size N             resize the longest side to N first (default: keep)\n"
+          "      --shard K/N          only inputs K, K+N, K+2N, ... of the sorted list\n"
+          "                           (0 <= K < N): one share of the work per machine\n"
+          "      --original-colors    keep each input's colours (luminance transfer)\n"
+          "      --output-depth 8|16  PNG bits per channel (8)\n"
+          "      --jpeg-quality N     1..100 (95)\n"
+          "      --max-pixels N       refuse larger input images (100000000)\n"
+          "  -d, --device SPEC        index, P:D, gpu, cpu or a name part; see\n"
+          "                           `clstyle devices`\n"
+          "  -q, --quiet              errors only\n"
+          "  -v, --verbose            what the runtime does\n"
+          "  -h, --help\n"
+          "\n"
+          "Exit status: 0 done, 1 runtime error (an image that cannot be read or written is\n"
+          "reported and the others still run), 2 usage error, 130 interrupted (Ctrl-C\n"
+          "finishes the current image first).\n",
+          out);
+}
+
+static int usage(const char *what, const char *value)
+{
+    fprintf(stderr, "clstyle: error: %s%s%s\nTry `clstyle stylize --help`.\n", what,
+            value ? " " : "", value ? value : "");
+    return CLS_EXIT_USAGE;
+}
+
+static bool parse_int(const char *text, long long lo, long long hi, long long *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(text, &end, 10);
+    if (errno || end == text || *end || v < lo || v > hi)
+        return false;
+    *out = v;
+    return true;
+}
+
+static int parse_number(const char *flag, const char *text, long long lo, long long hi,
+                        long long *out)
+{
+    if (parse_int(text, lo, hi, out))
+        return CLS_EXIT_OK;
+    fprintf(stderr,
+            "clstyle: error: %s needs a whole number from %lld to %lld, got \"%s\"\n"
+            "Try `clstyle stylize --help`.\n",
+            flag, lo, hi, text);
+    return CLS_EXIT_USAGE;
+}
+
+enum { OPT_SIZE = 256, OPT_SHARD, OPT_ORIGINAL_COLORS, OPT_DEPTH, OPT_QUALITY, OPT_MAX_PIXELS };
+
+static int value_option(stylize_cli *s, int opt, const char *value)
+{
+    long long v = 0;
+    int rc = CLS_EXIT_OK;
+    switch (opt) {
+    case OPT_SIZE:
+        rc = parse_number("--size", value, 8, 16384, &v);
+        s->size = (int)v;
+        return rc;
+    case OPT_SHARD:
+        return cls_inputs_parse_shard(value, &s->shard_k, &s->shard_n)
+                   ? CLS_EXIT_OK
+                   : usage("--shard needs K/N with 0 <= K < N, got", value);
+    case OPT_DEPTH:
+        rc = parse_number("--output-depth", value, 8, 16, &v);
+        s->output_depth = (int)v;
+        return rc || v == 8 || v == 16 ? rc : usage("--output-depth: 8 or 16, got", value);
+    case OPT_QUALITY:
+        rc = parse_number("--jpeg-quality", value, 1, 100, &v);
+        s->jpeg_quality = (int)v;
+        return rc;
+    case OPT_MAX_PIXELS: return parse_number("--max-pixels", value, 1, 1LL << 40, &s->max_pixels);
+    }
+    return usage("internal: unhandled option", NULL);
+}
+
+static int parse(int argc, char **argv, stylize_cli *s, bool *help)
+{
+    static const struct option options[] = {
+        {"model", required_argument, NULL, 'm'},
+        {"content", required_argument, NULL, 'c'},
+        {"output", required_argument, NULL, 'o'},
+        {"size", required_argument, NULL, OPT_SIZE},
+        {"shard", required_argument, NULL, OPT_SHARD},
+        {"original-colors", no_argument, NULL, OPT_ORIGINAL_COLORS},
+        {"output-depth", required_argument, NULL, OPT_DEPTH},
+        {"jpeg-quality", required_argument, NULL, OPT_QUALITY},
+        {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+        {"device", required_argument, NULL, 'd'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"quiet", no_argument, NULL, 'q'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    *s = (stylize_cli){.shard_n = 1, .output_depth = 8, .jpeg_quality = 95,
+                       .max_pixels = 100000000};
+    opterr = 0;
+    optind = 0;
+    int opt, rc = CLS_EXIT_OK;
+    while (rc == CLS_EXIT_OK && (opt = getopt_long(argc, argv, ":m:c:o:d:vqh", options, NULL)) != -1) {
+        switch (opt) {
+        case 'm': s->model = optarg; break;
+        case 'c':
+            if (s->operand_count == MAX_OPERANDS)
+                return usage("at most 256 -c operands; name a directory or a frame pattern", NULL);
+            s->operands[s->operand_count++] = optarg;
+            break;
+        case 'o': s->output = optarg; break;
+        case 'd': s->common.device_spec = optarg; break;
+        case 'v': s->common.verbosity = s->common.verbosity < 0 ? 1 : s->common.verbosity + 1; break;
+        case 'q': s->common.verbosity = -1; break;
+        case 'h': *help = true; break;
+        case OPT_ORIGINAL_COLORS: s->original_colors = true; break;
+        case ':': return usage("option needs a value:", argv[optind - 1]);
+        case '?': return usage("unknown option", argv[optind - 1]);
+        default: rc = value_option(s, opt, optarg); break;
+        }
+    }
+    if (rc != CLS_EXIT_OK || *help)
+        return rc;
+    if (optind < argc)
+        return usage("unexpected argument", argv[optind]);
+    if (!s->model)
+        return usage("no model: name one with -m MODEL (a .pth or .safetensors file, or an "
+                     "installed model such as candy)",
+                     NULL);
+    if (s->operand_count == 0)
+        return usage("no input: give an image, a directory or a frame pattern with -c", NULL);
+    if (!s->output)
+        return usage("no output: name a file (one input) or a directory with -o", NULL);
+    return CLS_EXIT_OK;
+}
+
+/* -m names a file, else an installed model: $XDG_DATA_HOME/clstyle/NAME.pth or
+ * .safetensors (default ~/.local/share), where tools/fetch-model.sh puts them. */
+static cls_status find_model(const char *model, char *buf, size_t size)
+{
+    if (access(model, F_OK) == 0 || strchr(model, '/')) {
+        snprintf(buf, size, "%s", model);
+        return CLS_OK;
+    }
+    const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+    char dir[3072];
+    if (data && *data)
+        snprintf(dir, sizeof dir, "%s/clstyle", data);
+    else
+        snprintf(dir, sizeof dir, "%s/.local/share/clstyle", home ? home : ".");
+    static const char *const extensions[] = {".pth", ".safetensors"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(buf, size, "%s/%s%s", dir, model, extensions[i]);
+        if (access(buf, F_OK) == 0)
+            return CLS_OK;
+    }
+    return cls_error(CLS_ERR_IO,
+                     "no model file %s, and no installed model of that name in %s (%s.pth or "
+                     "%s.safetensors); install the published ones with `tools/fetch-model.sh "
+                     "candy` (or mosaic, rain_princess, udnie)",
+                     model, dir, model, model);
+}
+
+/* Everything a run holds, released in one place. */
+typedef struct job {
+    stylize_cli *s;
+    cls_input_list inputs;
+    char model_path[4096];
+    char output_dir[4096]; /* empty: one input, output is a file */
+    cls_ctx *ctx;
+    cls_ffnet *net;
+    int plan_width, plan_height; /* the size whose memory was checked last */
+    bool bar_open;
+} job;
+
+static void release(job *j)
+{
+    cls_ffnet_destroy(j->net);
+    cls_ctx_destroy(j->ctx);
+    cls_inputs_free(&j->inputs);
+}
+
+static void end_bar(job *j)
+{
+    if (j->bar_open)
+        fputc('\n', stderr);
+    j->bar_open = false;
+}
+
+static int fail(job *j, cls_status status)
+{
+    end_bar(j);
+    return cls_cli_fail(status);
+}
+
+static cls_status collect_inputs(job *j)
+{
+    cls_status status = CLS_OK;
+    for (int i = 0; i < j->s->operand_count; i++)
+        CLS_TRY(cls_inputs_add(&j->inputs, j->s->operands[i], j->s->common.verbosity < 0));
+    cls_inputs_shard(&j->inputs, j->s->shard_k, j->s->shard_n);
+fail:
+    return status;
+}
+
+/* A collection, or an existing directory as OUTPUT, writes into a directory (made here when
+ * missing); one input writes the file OUTPUT. */
+static cls_status prepare_output(job *j)
+{
+    struct stat st;
+    const char *out = j->s->output;
+    const bool is_dir = stat(out, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!j->inputs.collection && !is_dir)
+        return cls_image_check_writable(out);
+    if (!is_dir && mkdir(out, 0777) != 0)
+        return cls_error(CLS_ERR_IO, "cannot create the output directory %s: %s", out,
+                         strerror(errno));
+    snprintf(j->output_dir, sizeof j->output_dir, "%s", out);
+    char probe[4200];
+    snprintf(probe, sizeof probe, "%s/probe.png", out);
+    return cls_image_check_writable(probe);
+}
+
+/* The output path of an input: OUTPUT, or its name in the output directory (.png added when
+ * the name has no extension the writer knows). */
+static void output_path(const job *j, const cls_input *in, char *buf, size_t size)
+{
+    if (!j->output_dir[0]) {
+        snprintf(buf, size, "%s", j->s->output);
+        return;
+    }
+    const char *dot = strrchr(in->name, '.');
+    const bool known = dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 ||
+                               strcasecmp(dot, ".jpeg") == 0);
+    snprintf(buf, size, "%s/%s%s", j->output_dir, in->name, known ? "" : ".png");
+}
+
+static cls_status open_device(job *j)
+{
+    cls_status status = CLS_OK;
+    cls_ctx_params params = cls_ctx_params_default();
+    params.device_spec = j->s->common.device_spec;
+    params.log = cls_cli_log;
+    params.log_user = &j->s->common;
+    params.log_level = j->s->common.verbosity >= 2   ? CLS_LOG_DEBUG
+                       : j->s->common.verbosity == 1 ? CLS_LOG_INFO
+                                                     : CLS_LOG_WARN;
+    CLS_TRY(cls_ctx_create(&params, &j->ctx));
+    CLS_TRY(cls_ffnet_load(j->ctx, j->model_path, &j->net));
+fail:
+    return status;
+}
+
+static cls_status read_input(const job *j, const cls_input *in, cls_image *out)
+{
+    cls_image raw;
+    cls_read_options r = cls_read_options_default();
+    r.max_pixels = (uint64_t)j->s->max_pixels;
+    cls_status status = cls_image_read(in->path, &r, &raw);
+    if (status != CLS_OK || j->s->size == 0)
+        goto done;
+    int w, h;
+    cls_image_fit(raw.width, raw.height, j->s->size, &w, &h);
+    if (w == raw.width && h == raw.height)
+        goto done;
+    status = cls_image_resize(&raw, w, h, out);
+    cls_image_free(&raw);
+    return status;
+done:
+    *out = raw;
+    return status;
+}
+
+/* Says what a size needs the first time it comes, and refuses what cannot fit. */
+static cls_status check_memory(job *j, int width, int height)
+{
+    if (width == j->plan_width && height == j->plan_height)
+        return CLS_OK;
+    size_t bytes = 0;
+    cls_status status = cls_ffnet_plan_bytes(j->net, width, height, &bytes);
+    if (status != CLS_OK)
+        return status;
+    const cls_device_info *d = cls_ctx_device(j->ctx);
+    const double mib = 1048576.0, total = (double)(bytes + cls_ffnet_device_bytes(j->net));
+    if (j->s->common.verbosity > 0 || (j->s->common.verbosity == 0 && j->plan_width == 0))
+        fprintf(stderr, "clstyle: stylize on %s: %dx%d needs %.0f MiB of device memory (%.1f MiB of it weights)\n",
+                d->name, width, height, total / mib, cls_ffnet_device_bytes(j->net) / mib);
+    if (total > (double)d->global_mem_bytes)
+        return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
+                         "a %dx%d image needs %.0f MiB of device memory but %s has %.0f MiB; "
+                         "resize it with --size",
+                         width, height, total / mib, d->name, d->global_mem_bytes / mib);
+    j->plan_width = width;
+    j->plan_height = height;
+    return CLS_OK;
+}
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static void draw_progress(job *j, size_t done, double start, bool tty)
+{
+    const size_t total = j->inputs.count;
+    if (j->s->common.verbosity < 0 || total < 2)
+        return;
+    const double elapsed = now() - start, rate = elapsed > 0 ? done / elapsed : 0;
+    const double left = rate > 0 ? (total - done) / rate : 0;
+    if (tty) {
+        char bar[31];
+        const size_t filled = done * 30 / total;
+        for (size_t i = 0; i < 30; i++)
+            bar[i] = i < filled ? '#' : '-';
+        bar[30] = 0;
+        fprintf(stderr, "\r[%s] %zu/%zu images, %.2f images/s, %.0f s left ", bar, done, total,
+                rate, left);
+        j->bar_open = true;
+    } else {
+        fprintf(stderr, "clstyle: %zu/%zu images, %.2f images/s, %.0f s left\n", done, total,
+                rate, left);
+    }
+}
+
+/* Stylises one input and writes it; image errors are reported and counted, device errors end
+ * the run (returned). */
+static cls_status stylize_one(job *j, const cls_input *in, cls_image *out, int *failed)
+{
+    cls_image image = {0};
+    char path[4400];
+    cls_status status = read_input(j, in, &image);
+    if (status == CLS_OK)
+        status = check_memory(j, image.width, image.height);
+    if (status == CLS_ERR_IO || status == CLS_ERR_IMAGE_FORMAT ||
+        status == CLS_ERR_IMAGE_TOO_LARGE || status == CLS_ERR_SHAPE) {
+        end_bar(j);
+        cls_cli_fail(status);
+        (*failed)++;
+        cls_image_free(&image);
+        return CLS_OK;
+    }
+    if (status == CLS_OK && (out->width != image.width || out->height != image.height))
+        cls_image_free(out);
+    if (status == CLS_OK)
+        status = cls_ffnet_run(j->net, &image, out);
+    if (status == CLS_OK && j->s->original_colors)
+        status = cls_image_original_colors(&image, out);
+    if (status == CLS_OK) {
+        cls_write_options w = cls_write_options_default();
+        w.png_depth = j->s->output_depth;
+        w.jpeg_quality = j->s->jpeg_quality;
+        output_path(j, in, path, sizeof path);
+        cls_signals_block();
+        cls_status written = cls_image_write(path, out, &w);
+        cls_signals_unblock();
+        if (written != CLS_OK) {
+            end_bar(j);
+            cls_cli_fail(written);
+            (*failed)++;
+        }
+    }
+    cls_image_free(&image);
+    return status;
+}
+
+static int run_all(job *j)
+{
+    cls_image out = {0};
+    int failed = 0, code = CLS_EXIT_OK;
+    size_t done = 0;
+    const bool tty = isatty(STDERR_FILENO);
+    const double start = now();
+    for (; done < j->inputs.count; done++) {
+        if (cls_signals_interrupted()) {
+            end_bar(j);
+            fprintf(stderr, "clstyle: interrupted after %zu of %zu images\n", done,
+                    j->inputs.count);
+            code = CLS_EXIT_INTERRUPTED;
+            break;
+        }
+        cls_status status = stylize_one(j, &j->inputs.items[done], &out, &failed);
+        if (status != CLS_OK) {
+            code = fail(j, status);
+            break;
+        }
+        draw_progress(j, done + 1, start, tty);
+    }
+    end_bar(j);
+    cls_image_free(&out);
+    const double seconds = now() - start;
+    if (code == CLS_EXIT_OK && j->s->common.verbosity >= 0)
+        fprintf(stderr, "clstyle: wrote %zu image%s to %s in %.2f s (%.2f images/s)%s\n",
+                done - (size_t)failed, done - (size_t)failed == 1 ? "" : "s", j->s->output,
+                seconds, seconds > 0 ? (done - (size_t)failed) / seconds : 0.0,
+                failed ? "" : "");
+    if (code == CLS_EXIT_OK && failed) {
+        fprintf(stderr, "clstyle: error: %d of %zu images failed (see above)\n", failed,
+                j->inputs.count);
+        code = CLS_EXIT_RUNTIME;
+    }
+    return code;
+}
+
+int cls_cmd_stylize(int argc, char **argv)
+{
+    stylize_cli s;
+    bool help = false;
+    int rc = parse(argc, argv, &s, &help);
+    if (rc != CLS_EXIT_OK)
+        return rc;
+    if (help) {
+        print_usage(stdout);
+        return CLS_EXIT_OK;
+    }
+    job j = {.s = &s};
+    cls_status status;
+    cls_signals_install();
+    /* Everything that can be checked without the device first: a wrong model file or an
+     * unwritable output is reported at once. */
+    if ((status = find_model(s.model, j.model_path, sizeof j.model_path)) != CLS_OK ||
+        (status = cls_ffnet_check(j.model_path)) != CLS_OK ||
+        (status = collect_inputs(&j)) != CLS_OK || (status = prepare_output(&j)) != CLS_OK) {
+        rc = fail(&j, status);
+        goto done;
+    }
+    if (j.inputs.count == 0) {
+        if (s.common.verbosity >= 0)
+            fprintf(stderr, "clstyle: shard %d/%d has no inputs; nothing to do\n", s.shard_k,
+                    s.shard_n);
+        goto done;
+    }
+    if ((status = open_device(&j)) != CLS_OK) {
+        rc = fail(&j, status);
+        goto done;
+    }
+    if (s.common.verbosity >= 0 && j.inputs.count > 1)
+        fprintf(stderr, "clstyle: %zu images with %s\n", j.inputs.count, j.model_path);
+    rc = run_all(&j);
+done:
+    release(&j);
+    return rc;
+}

@@ -1,0 +1,66 @@
+/* A transformer network on the device (cls_ffnet of include/clstyle.h): its weights, and
+ * the buffers of the last image size it ran at, kept for the next image of that size. */
+#ifndef CLS_FFNET_FFNET_H
+#define CLS_FFNET_FFNET_H
+
+#include "ffnet/layers.h"
+#include "ops/conv.h"
+#include "ops/shape.h"
+#include "runtime/context.h"
+#include "weights/weights.h"
+
+typedef struct cls_ffnet_params {
+    cl_mem weight, bias;           /* the convolution: [cout][cin][k][k], [cout] */
+    cl_mem norm_weight, norm_bias; /* the instance norm's gamma and beta, [cout]; or NULL */
+    cl_mem winograd;               /* [36][cout][cin], made when a 3x3 layer first runs so */
+} cls_ffnet_params;
+
+/* One layer's shapes at a given image size and how its convolution runs. */
+typedef struct cls_ffnet_step {
+    cls_shape in;     /* the layer's input */
+    cls_shape padded; /* upsampled and reflection-padded: what the convolution reads */
+    cls_shape conv;   /* what the convolution writes (with a 1-pixel border for the 3x3
+                         "same" kernels run on the padded input) */
+    cls_shape out;    /* the layer's output */
+    bool same3x3;     /* 3x3 stride 1: the VGG convolution kernels, with a border to drop */
+    cls_conv_algo algo;
+} cls_ffnet_step;
+
+/* The buffers for one image size. */
+typedef struct cls_ffnet_plan {
+    int width, height;     /* the image as given */
+    int width4, height4;   /* padded to a multiple of CLS_FFNET_SIZE_MULTIPLE */
+    cls_ffnet_step *steps; /* one per layer */
+    cl_mem image;          /* 1 x 3 x height4 x width4: the input, then the output */
+    cl_mem padded, conv;   /* the largest padded input and convolution output */
+    cl_mem act[2];         /* layer outputs, in turn */
+    size_t bytes;          /* all of the above, and the Winograd scratch the plan needs */
+    float *host;           /* 3 x height4 x width4 staging for upload and download */
+} cls_ffnet_plan;
+
+struct cls_ffnet {
+    cls_ctx *ctx;
+    const cls_ffnet_layer *layers;
+    size_t layer_count;
+    cls_ffnet_params *params;
+    size_t device_bytes; /* weights, and the derived ones made so far */
+    cls_weights_format format;
+    cls_ffnet_plan plan; /* width 0 until the first run */
+    char path[4096];
+};
+
+/* Opens a weight file and checks, before any value is read, that it holds exactly a
+ * TransformerNet state_dict: every tensor present with its shape, nothing unknown (the
+ * running_mean / running_var of the instance norms that old PyTorch versions saved are
+ * allowed and ignored). On failure *w is left for the caller to close (may be NULL). */
+cls_status cls_ffnet_open_checked(const char *path, cls_weights **w);
+
+/* The shapes and algorithms of every layer for an image of width x height (multiples of
+ * CLS_FFNET_SIZE_MULTIPLE, at least CLS_FFNET_MIN_SIDE), into steps[layer_count]; the bytes
+ * of buffers, scratch and derived weights a run at that size would allocate now. */
+cls_status cls_ffnet_plan_steps(const cls_ffnet *net, int width, int height,
+                                cls_ffnet_step *steps, size_t *bytes);
+
+void cls_ffnet_plan_release(cls_ffnet_plan *plan);
+
+#endif
