@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # tools/fetch-model.sh against file:// URLs and a local HTTP server (127.0.0.1, a free port):
 # fresh download, idempotence, checksum and size mismatches, resume of a partial file, a
-# server without ranges, a dropped connection, a 404, the XDG default destination.
+# server without ranges, a dropped connection, a 404, the XDG default destination; and the
+# fast-style models from a stand-in saved_models.zip: one or all four installed, kept on a
+# rerun, the unverified notice and SHA-256 lines, --sha256, an archive without the model or
+# with a file that is no checkpoint, extraction with python3 when unzip is missing.
 # usage: test_fetch_model.sh path/to/fetch-model.sh
 set -uo pipefail
 
@@ -122,7 +125,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         ranged = not self.path.startswith("/norange/")
-        path = os.path.join(root, os.path.basename(self.path))
+        path = os.path.join(root, os.path.basename(self.path.split("?")[0]))
         if not os.path.isfile(path):
             self.send_error(404)
             return
@@ -196,6 +199,220 @@ dest=$tmp/h5/vgg19.pth
 check "404 fails" fails "$tmp/log" --url "$base/nothing.pth" --dest "$dest"
 check "404 is reported" has "$tmp/log" "download of $base/nothing.pth failed"
 check "404 installs nothing" absent "$dest"
+
+# --- the fast-style models: a stand-in saved_models.zip ---------------------------------
+unset CLSTYLE_MODELS_URL CLSTYLE_MODELS_SHA256 CLSTYLE_MODELS_SIZE
+styles=(candy mosaic rain_princess udnie)
+models=$tmp/models
+mkdir -p "$models"
+# zip_of ZIP NAME=FILE...: a zip holding FILE as saved_models/NAME.pth
+zip_of() {
+    python3 - "$@" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1], "w", zipfile.ZIP_DEFLATED) as z:
+    z.writestr("saved_models/", b"")
+    for arg in sys.argv[2:]:
+        name, path = arg.split("=", 1)
+        z.write(path, f"saved_models/{name}.pth")
+PY
+}
+# Each stand-in model: 0x80 (pickle's PROTO opcode, as a legacy .pth starts) and random bytes.
+seed=2
+for s in "${styles[@]}"; do
+    python3 -c 'import sys, random; r = random.Random(int(sys.argv[1]))
+sys.stdout.buffer.write(b"\x80\x02" + bytes(r.getrandbits(8) for _ in range(40000)))' "$seed" \
+        >"$models/$s.pth"
+    seed=$((seed + 1))
+done
+printf 'not a checkpoint' >"$models/bad.pth"
+: >"$models/empty.pth"
+all=()
+for s in "${styles[@]}"; do all+=("$s=$models/$s.pth"); done
+zip_of "$serve/saved_models.zip" "${all[@]}"
+zip_of "$serve/nocandy.zip" "mosaic=$models/mosaic.pth" "udnie=$models/udnie.pth"
+zip_of "$serve/badmosaic.zip" "candy=$models/candy.pth" "mosaic=$models/bad.pth" \
+    "rain_princess=$models/rain_princess.pth" "udnie=$models/udnie.pth"
+zip_of "$serve/emptycandy.zip" "candy=$models/empty.pth"
+archive=$serve/saved_models.zip
+zip_sha=$(sha256sum "$archive" | cut -d' ' -f1)
+sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+exits_1() { run "$@"; [ $? -eq 1 ]; }
+lacks() { ! grep -q -- "$2" "$1" || { echo "  did not expect '$2' in:"; sed 's/^/    /' "$1"; return 1; }; }
+only() { # only DIR FILE...: DIR holds exactly these files
+    local got want
+    got=$(find "$1" -mindepth 1 -maxdepth 1 -printf '%f\n' | sort | tr '\n' ' ')
+    shift
+    want=
+    if [ $# -gt 0 ]; then want=$(printf '%s\n' "$@" | sort | tr '\n' ' '); fi
+    [ "$got" = "$want" ] || { echo "  expected '$want', found '$got'"; return 1; }
+}
+installed() { # installed DIR NAME...: DIR/NAME.pth is the stand-in for each NAME
+    local dir=$1 s
+    shift
+    for s in "$@"; do cmp -s "$dir/$s.pth" "$models/$s.pth" || { echo "  $dir/$s.pth differs"; return 1; }; done
+}
+xdg_run() { # xdg_run XDG LOG ARGS...: run with XDG_DATA_HOME=XDG
+    local xdg=$1
+    shift
+    XDG_DATA_HOME=$xdg run "$@"
+}
+xdg_fails_1() { XDG_DATA_HOME=$1 exits_1 "${@:2}"; }
+
+xdg=$tmp/sx
+dir=$xdg/clstyle
+check "candy from file://" xdg_run "$xdg" "$tmp/log" --url "file://$archive" candy
+check "candy is installed, and nothing else" only "$dir" candy.pth
+check "candy.pth is the model" installed "$dir" candy
+check "the unverified notice is printed" has "$tmp/log" \
+    "unverified: pytorch/examples publishes no checksum for saved_models.zip"
+check "the archive's SHA-256 is printed" has "$tmp/log" "SHA-256 is $zip_sha"
+check "candy's SHA-256 is printed" has "$tmp/log" \
+    "installed $dir/candy.pth (SHA-256 $(sha_of "$models/candy.pth"))"
+check "rerun keeps candy" xdg_run "$xdg" "$tmp/log" --url "file://$tmp/missing" candy
+check "rerun says so" has "$tmp/log" "$dir/candy.pth is already installed: kept"
+check "kept candy is the model" installed "$dir" candy
+check "fast-style installs the other three" xdg_run "$xdg" "$tmp/log" \
+    --url "file://$archive" fast-style
+check "all four are installed, and nothing else" only "$dir" candy.pth mosaic.pth \
+    rain_princess.pth udnie.pth
+check "all four are the models" installed "$dir" "${styles[@]}"
+check "fast-style keeps candy" has "$tmp/log" "$dir/candy.pth is already installed: kept"
+check "fast-style prints the SHA-256 of each new model" has "$tmp/log" \
+    "installed $dir/udnie.pth (SHA-256 $(sha_of "$models/udnie.pth"))"
+check "fast-style prints the unverified notice" has "$tmp/log" "unverified: pytorch/examples"
+check "rerun of fast-style keeps all four" xdg_run "$xdg" "$tmp/log" \
+    --url "file://$tmp/missing" fast-style
+check "rerun of fast-style installs nothing new" lacks "$tmp/log" "installed "
+check "rerun of fast-style keeps the models" installed "$dir" "${styles[@]}"
+cp "$models/mosaic.pth" "$dir/candy.pth"
+check "--force installs candy again" xdg_run "$xdg" "$tmp/log" --url "file://$archive" \
+    --force candy
+check "--force replaced candy" installed "$dir" candy
+echo junk >"$dir/candy.pth"
+check "an installed file that is no model is replaced" xdg_run "$xdg" "$tmp/log" \
+    --url "file://$archive" candy
+check "the wrong file is reported" has "$tmp/log" "candy.pth is not a model"
+check "replaced candy is the model" installed "$dir" candy
+check "no archive or work directory left" only "$dir" candy.pth mosaic.pth \
+    rain_princess.pth udnie.pth
+
+dir=$tmp/m1
+check "--dest DIR installs into DIR" run "$tmp/log" --url "file://$archive" --dest "$dir" \
+    mosaic rain_princess mosaic
+check "--dest DIR holds the two models" only "$dir" mosaic.pth rain_princess.pth
+check "--dest DIR models are the models" installed "$dir" mosaic rain_princess
+
+dir=$tmp/m2
+check "CLSTYLE_MODELS_URL and a right --sha256" env CLSTYLE_MODELS_URL="file://$archive" \
+    "$fetch" --quiet --dest "$dir" --sha256 "$zip_sha" udnie 2>"$tmp/log"
+check "right --sha256 is reported" has "$tmp/log" "saved_models.zip verified"
+check "right --sha256: no unverified notice" lacks "$tmp/log" "unverified"
+check "right --sha256 installs udnie" installed "$dir" udnie
+
+dir=$tmp/m3
+check "--sha256 mismatch fails with 1" exits_1 "$tmp/log" --url "file://$archive" \
+    --dest "$dir" --sha256 "$(printf '0%.0s' {1..64})" candy
+check "--sha256 mismatch is reported" has "$tmp/log" "its SHA-256 is $zip_sha, expected 0000"
+check "--sha256 mismatch installs nothing" only "$dir"
+
+check "archive without the model fails with 1" exits_1 "$tmp/log" \
+    --url "file://$serve/nocandy.zip" --dest "$dir" candy
+check "missing model is reported" has "$tmp/log" "the archive has no saved_models/candy.pth"
+check "missing model installs nothing" only "$dir"
+
+check "a file that is no checkpoint fails with 1" exits_1 "$tmp/log" \
+    --url "file://$serve/badmosaic.zip" --dest "$dir" fast-style
+check "no checkpoint is reported" has "$tmp/log" "saved_models/mosaic.pth in the archive is not a model"
+check "no checkpoint installs nothing, not even the good ones" only "$dir"
+
+check "an empty model fails with 1" exits_1 "$tmp/log" \
+    --url "file://$serve/emptycandy.zip" --dest "$dir" candy
+check "empty model is reported" has "$tmp/log" "is not a model: it is empty"
+check "empty model installs nothing" only "$dir"
+
+check "an archive that is no zip fails with 1" exits_1 "$tmp/log" \
+    --url "file://$model" --dest "$dir" candy
+check "no zip is reported" has "$tmp/log" "is not a zip archive"
+check "no zip installs nothing" only "$dir"
+
+mkdir -p "$dir"
+cp "$archive" "$dir/saved_models.zip.part"
+check "a complete archive left behind is used" run "$tmp/log" --url "file://$tmp/missing" \
+    --dest "$dir" candy
+check "the complete archive is reported" has "$tmp/log" "saved_models.zip.part is complete: using it"
+check "candy from the archive left behind" installed "$dir" candy
+check "the archive left behind is removed" only "$dir" candy.pth
+
+check "unknown model exits 2" exits_2 --url "file://$archive" --dest "$tmp/m4" vangogh
+check "vgg19 with a model exits 2" exits_2 --url "file://$archive" --dest "$tmp/m4" vgg19 candy
+check "unknown model installs nothing" absent "$tmp/m4"
+help_names_models() { "$fetch" --help | grep -q "fast-style"; }
+check "--help names the models" help_names_models
+
+# Without unzip: python3's zipfile; without either: a plain message.
+# bin_of DIR CMD...: DIR holds links to these commands (python3: the real interpreter).
+bin_of() {
+    local d=$1 c p
+    shift
+    mkdir -p "$d"
+    for c in "$@"; do
+        if [ "$c" = python3 ]; then
+            p=$(python3 -c 'import os, sys; print(os.path.realpath(sys.executable))')
+        else
+            p=$(command -v "$c") || { echo "  no $c"; return 1; }
+        fi
+        ln -sf "$p" "$d/$c"
+    done
+}
+tools="bash curl sha256sum cut tr wc head od mktemp mv rm mkdir dirname grep cat"
+# shellcheck disable=SC2086 # $tools is a list of words
+bin_of "$tmp/bin-py" $tools python3
+# shellcheck disable=SC2086
+bin_of "$tmp/bin-none" $tools
+dir=$tmp/m5
+check "without unzip: python3 extracts" env PATH="$tmp/bin-py" "$fetch" --quiet \
+    --url "file://$archive" --dest "$dir" rain_princess 2>"$tmp/log"
+check "python3 extracted rain_princess" installed "$dir" rain_princess
+no_unzipper() { # the status is 1
+    PATH="$tmp/bin-none" "$fetch" --quiet --url "file://$archive" --dest "$tmp/m6" candy \
+        >"$tmp/log" 2>&1
+    [ $? -eq 1 ]
+}
+check "without unzip or python3 fails with 1" no_unzipper
+check "without unzip or python3 says so" has "$tmp/log" "neither unzip nor python3 is installed"
+
+# Over HTTP: a download, a resumed one, a dropped connection.
+xdg=$tmp/hx
+dir=$xdg/clstyle
+check "candy over HTTP" xdg_run "$xdg" "$tmp/log" --url "$base/saved_models.zip?dl=1" candy
+check "candy over HTTP is the model, alone" only "$dir" candy.pth
+check "candy over HTTP is the model" installed "$dir" candy
+check "HTTP: the unverified notice" has "$tmp/log" "unverified: pytorch/examples"
+
+dir=$tmp/hm1
+mkdir -p "$dir"
+half=$(($(wc -c <"$archive") / 2))
+head -c "$half" "$archive" >"$dir/saved_models.zip.part"
+cp "$archive" "$serve/spoiled.zip"
+printf 'X%.0s' {1..100} | dd of="$serve/spoiled.zip" conv=notrunc status=none
+: >"$tmp/requests"
+check "archive resumed over HTTP" run "$tmp/log" --url "$base/spoiled.zip" --dest "$dir" \
+    fast-style
+check "archive resume says so" has "$tmp/log" "resuming $dir/saved_models.zip.part from byte $half"
+check "archive resume asked for the missing bytes only" has "$tmp/requests" \
+    "/spoiled.zip bytes=$half-"
+check "resumed archive gives the four models" installed "$dir" "${styles[@]}"
+
+dir=$tmp/hm2
+touch "$serve/cut"
+check "dropped archive download fails" fails "$tmp/log" --url "$base/saved_models.zip" \
+    --dest "$dir" udnie
+check "dropped archive download is kept" test -s "$dir/saved_models.zip.part"
+check "dropped archive download installs nothing" absent "$dir/udnie.pth"
+check "second run completes it" run "$tmp/log" --url "$base/saved_models.zip" --dest "$dir" udnie
+check "completed archive gives udnie, alone" only "$dir" udnie.pth
+check "udnie over HTTP is the model" installed "$dir" udnie
 
 echo "$checks checks, $failures failed"
 [ "$failures" -eq 0 ]
