@@ -95,4 +95,11 @@ cls_status bench_report(cls_ctx *ctx, const bench_options *o, bench_out *out);
 cls_status bench_eval_size(cls_ctx *ctx, cls_model *model, int size, const bench_options *o,
                            bench_out *out, double *eval_s);
 
+/* Fast style (bench_ffnet.c): the transformer network of the file at path, run on a random
+ * size x size image for each of sizes (the whole cls_ffnet_run call, median and fastest of
+ * o->repeats after o->warmup): "stylize" items with seconds, images per second and device
+ * memory; then "stylize_memory" items, without a run, for 1024 and 2048 where not run. */
+cls_status bench_stylize(cls_ctx *ctx, const char *path, const int *sizes, int count,
+                         const bench_options *o, bench_out *out);
+
 #endif

@@ -50,9 +50,10 @@ static void usage(FILE *out)
             "Usage: clstyle-bench [-d DEVICE] [--model PATH] [--sizes 256,512] [--repeat N]\n"
             "                     [--warmup W] [--peak-gflops X] [--only PARTS] [--json]\n"
             "       clstyle-bench [options] [--conv CIN,COUT,H,W]... [--model PATH --eval SIZE]...\n"
+            "       clstyle-bench [options] --model TRANSFORMER --stylize SIZE...\n"
             "\n"
-            "Without --conv or --eval: the report of a VGG-19 style transfer at each size:\n"
-            "every conv layer shape up to relu5_1 (forward with bias and ReLU, and\n"
+            "Without --conv, --eval or --stylize: the report of a VGG-19 style transfer at each\n"
+            "size: every conv layer shape up to relu5_1 (forward with bias and ReLU, and\n"
             "backward-data, through the launchers the network uses), the Gram matrices\n"
             "(CLBlast SGEMM) and losses of the five style layers and the content layer, one\n"
             "evaluation, the L-BFGS optimiser's own work per iteration (history 100, on a\n"
@@ -62,7 +63,8 @@ static void usage(FILE *out)
             "--model, else the file `clstyle` would find; random-weight files time the same.\n"
             "\n"
             "  --sizes LIST        input sizes (default 256,512)\n"
-            "  --repeat N          timed runs per op, median reported (default 3; 5 with --conv)\n"
+            "  --repeat N          timed runs per op, median reported (default 3; 5 with\n"
+            "                      --conv, --eval or --stylize)\n"
             "  --warmup W          untimed runs first (default 1)\n"
             "  --only PARTS        comma list of conv,gram,loss,eval,lbfgs,transfer\n"
             "  --lbfgs-history N   history of the optimiser measurement (default 100)\n"
@@ -72,7 +74,11 @@ static void usage(FILE *out)
             "--conv CIN,COUT,H,W: only that 3x3 convolution, forward and backward-data.\n"
             "--eval SIZE: only one style transfer evaluation on random SIZE x SIZE images with\n"
             "the model at PATH (median of N after W warm-up ones) and the device memory of a\n"
-            "default (L-BFGS) run.\n");
+            "default (L-BFGS) run.\n"
+            "--stylize SIZE: only fast style: the transformer network (pytorch/examples\n"
+            "TransformerNet) at PATH on a random SIZE x SIZE image, seconds per image of the\n"
+            "whole call (upload, forward, download) and images per second, median of N after\n"
+            "W warm-up ones, and the device memory; also the memory at 1024 and 2048 (no run).\n");
 }
 
 typedef struct bench_cases {
@@ -80,6 +86,8 @@ typedef struct bench_cases {
     int nconv;
     int eval[64];
     int neval;
+    int stylize[64];
+    int nstylize;
 } bench_cases;
 
 static bool parse_sizes(const char *text, bench_options *o)
@@ -120,7 +128,7 @@ static bool parse_parts(const char *text, bench_options *o)
 /* Reads the command line into o and c: 0 to go on, else the exit code plus one. */
 static int parse_args(int argc, char **argv, bench_options *o, bench_cases *c)
 {
-    enum { OPT_PEAK = 256, OPT_ONLY, OPT_HISTORY, OPT_TRANSFER };
+    enum { OPT_PEAK = 256, OPT_ONLY, OPT_HISTORY, OPT_TRANSFER, OPT_STYLIZE };
     static const struct option options[] = {
         {"device", required_argument, NULL, 'd'},
         {"repeats", required_argument, NULL, 'r'},
@@ -129,6 +137,7 @@ static int parse_args(int argc, char **argv, bench_options *o, bench_cases *c)
         {"conv", required_argument, NULL, 'c'},
         {"model", required_argument, NULL, 'm'},
         {"eval", required_argument, NULL, 'e'},
+        {"stylize", required_argument, NULL, OPT_STYLIZE},
         {"warmup", required_argument, NULL, 'w'},
         {"sizes", required_argument, NULL, 's'},
         {"peak-gflops", required_argument, NULL, OPT_PEAK},
@@ -171,14 +180,20 @@ static int parse_args(int argc, char **argv, bench_options *o, bench_cases *c)
             if (c->neval >= 64 || (c->eval[c->neval++] = atoi(optarg)) < 1)
                 return 3;
             break;
+        case OPT_STYLIZE:
+            if (c->nstylize >= 64 || (c->stylize[c->nstylize++] = atoi(optarg)) < 8)
+                return 3;
+            break;
         case 'h': usage(stdout); return 1;
         default: return 3;
         }
     }
-    if (!repeats_given && (c->nconv > 0 || c->neval > 0))
+    if (!repeats_given && (c->nconv > 0 || c->neval > 0 || c->nstylize > 0))
         o->repeats = 5; /* what --conv and --eval always used */
+    /* --eval and --stylize need a model each, of different networks: one --model names one. */
     if (o->repeats < 1 || o->warmup < 0 || o->lbfgs_history < 1 || o->transfer_iters < 0 ||
-        o->peak_override < 0 || (c->neval > 0 && !o->model) || optind < argc)
+        o->peak_override < 0 || ((c->neval > 0 || c->nstylize > 0) && !o->model) ||
+        (c->neval > 0 && c->nstylize > 0) || optind < argc)
         return 3;
     return 0;
 }
@@ -188,7 +203,7 @@ static cls_status run_benchmarks(cls_ctx *ctx, const bench_cases *c, const bench
 {
     cls_status status = CLS_OK;
     cls_model *model = NULL;
-    if (c->nconv == 0 && c->neval == 0)
+    if (c->nconv == 0 && c->neval == 0 && c->nstylize == 0)
         return bench_report(ctx, o, out);
     if (c->neval > 0)
         CLS_TRY(cls_model_load(ctx, o->model, &model));
@@ -198,6 +213,8 @@ static cls_status run_benchmarks(cls_ctx *ctx, const bench_cases *c, const bench
         double seconds;
         CLS_TRY(bench_eval_size(ctx, model, c->eval[i], o, out, &seconds));
     }
+    if (c->nstylize > 0)
+        CLS_TRY(bench_stylize(ctx, o->model, c->stylize, c->nstylize, o, out));
 fail:
     cls_model_destroy(model);
     return status;

@@ -1,23 +1,35 @@
 #!/usr/bin/env bash
-# Compares clstyle (clstyle-bench) with PyTorch (bench/peer/torch_gatys.py) on this machine:
-# one style transfer evaluation per size, then op by op (every VGG-19 conv layer shape
-# forward and backward-data, the Gram products and losses, one evaluation, the L-BFGS
-# optimiser's own work and a real L-BFGS iteration) side by side. Builds nothing.
+# Compares clstyle (clstyle-bench) with PyTorch on this machine. Builds nothing.
 #
 #   bench/compare.sh [CLSTYLE_BENCH [MODEL]] [--sizes "256 512"] [--repeats N] [--warmup W]
 #                    [--eval-only] [--save DIR]
+#   bench/compare.sh --stylize [CLSTYLE_BENCH [MODEL]] [--sizes "512 1024"] [--repeats N]
+#                    [--warmup W] [--save DIR]
 #
-# --eval-only: only the evaluations (what this script did before the per-op report; faster).
+# Default (Gatys, against bench/peer/torch_gatys.py): one style transfer evaluation per
+# size, then op by op (every VGG-19 conv layer shape forward and backward-data, the Gram
+# products and losses, one evaluation, the L-BFGS optimiser's own work and a real L-BFGS
+# iteration) side by side. --eval-only: only the evaluations (faster).
+# --stylize (fast style, against bench/peer/torch_ffnet.py): seconds per image and images
+# per second of the TransformerNet forward pass (clstyle: the whole cls_ffnet_run call,
+# upload, forward, download) at each size (default "512 1024"), clstyle's device memory
+# there and at 2048x2048, the CPU model, the clstyle device and the torch version; MODEL is
+# then a transformer weight file.
 # --save DIR: keep both sides' JSON (clstyle.json, torch.json) in DIR.
-# Without CLSTYLE_BENCH: the newest build*/bench/clstyle-bench. Without MODEL: random VGG-19
-# weights from build*/tests/make-weights (seed 1) in a temporary directory. Both sides use
-# the same weight file. Extra clstyle-bench options (e.g. -d gpu) through $CLSTYLE_BENCH_ARGS,
-# extra torch_gatys.py options (e.g. --device cpu) through $TORCH_ARGS.
+# Without CLSTYLE_BENCH: the newest build*/bench/clstyle-bench. Without MODEL: random weights
+# (VGG-19, or the transformer with --stylize) from build*/tests/make-weights (seed 1) in a
+# temporary directory. Both sides use the same weight file. Extra clstyle-bench options
+# (e.g. -d gpu) through $CLSTYLE_BENCH_ARGS, extra peer options (e.g. --device cpu, or
+# --threads N with --stylize; the peer's default is every CPU, os.cpu_count()) through
+# $TORCH_ARGS.
+# The peer's Python: $TORCH_PYTHON if set, else bench/peer/.venv/bin/python if it exists (made
+# by bench/peer/setup-peer.sh with a pinned PyTorch from PyPI), else python3.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
-sizes="256 512"
+sizes=
+stylize=0
 repeats=3
 warmup=1
 eval_only=0
@@ -29,13 +41,24 @@ while [ $# -gt 0 ]; do
     --repeats) repeats=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --eval-only) eval_only=1; shift ;;
+    --stylize) stylize=1; shift ;;
     --save) save=$2; shift 2 ;;
-    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
     *) positional+=("$1"); shift ;;
     esac
 done
 bench=${positional[0]:-}
 model=${positional[1]:-}
+if [ -z "$sizes" ]; then
+    if [ "$stylize" = 1 ]; then sizes="512 1024"; else sizes="256 512"; fi
+fi
+if [ -n "${TORCH_PYTHON:-}" ]; then
+    python=$TORCH_PYTHON
+elif [ -x "$here/peer/.venv/bin/python" ]; then
+    python=$here/peer/.venv/bin/python
+else
+    python=python3
+fi
 
 first_built() { # the newest executable build*/$1 under the repository root
     local f newest=
@@ -56,8 +79,71 @@ trap 'rm -rf "$tmp"' EXIT
 if [ -z "$model" ]; then
     make_weights=$(first_built tests/make-weights) ||
         { echo "compare.sh: no model given and no build*/tests/make-weights" >&2; exit 2; }
-    model=$tmp/vgg19-seed1.pth
-    "$make_weights" --arch vgg19 --format pth --seed 1 "$model"
+    if [ "$stylize" = 1 ]; then
+        model=$tmp/transformer-seed1.pth
+        "$make_weights" --arch transformer --format pth --seed 1 "$model"
+    else
+        model=$tmp/vgg19-seed1.pth
+        "$make_weights" --arch vgg19 --format pth --seed 1 "$model"
+    fi
+fi
+
+save_json() {
+    if [ -n "$save" ]; then
+        mkdir -p "$save" && cp "$tmp/clstyle.json" "$tmp/torch.json" "$save/"
+    fi
+}
+
+stylize_table() { # the fast-style table from both sides' JSON
+    python3 - "$tmp/clstyle.json" "$tmp/torch.json" <<'PY'
+import json, sys
+cls, ref = (json.load(open(p)) for p in sys.argv[1:3])
+theirs = {r["size"]: r for r in ref["results"] if r["op"] == "stylize"}
+print("CPU: %s" % ref["cpu"])
+print("clstyle device: %s (OpenCL driver %s)" % (cls["device"], cls["driver"]))
+print("PyTorch: %s, %d threads" % (ref["torch"], ref["threads"]))
+print("%-9s %16s %9s %16s %9s %7s %16s" % ("size", "clstyle s/image", "images/s",
+                                          "PyTorch s/image", "images/s", "ratio",
+                                          "clstyle memory"))
+for r in cls["results"]:
+    if r["op"] != "stylize":
+        continue
+    t = theirs[r["size"]]
+    print("%-9s %16.3f %9.3f %16.3f %9.3f %7.2f %12.1f MiB" % (
+        "%dx%d" % (r["size"], r["size"]), r["s"], r["images_per_s"], t["s"],
+        t["images_per_s"], r["s"] / t["s"], r["device_bytes"] / 2**20))
+    print("%-9s %16.3f %9s %16.3f %9s %7.2f" % ("  fastest", r["min_s"], "", t["min_s"], "",
+                                               r["min_s"] / t["min_s"]))
+    repeats, warmup = r["repeats"], r["warmup"]
+for r in cls["results"]:
+    if r["op"] == "stylize_memory":
+        print("%-9s %16s %9s %16s %9s %7s %12.1f MiB" % (
+            "%dx%d" % (r["size"], r["size"]), "(not run)", "", "", "", "",
+            r["device_bytes"] / 2**20))
+print("(ratio = clstyle / PyTorch time; median of %d images after %d warm-up, and the\n"
+      " fastest of them, which says more on a machine shared with other work;\n"
+      " clstyle: the whole cls_ffnet_run call, upload + forward + download;\n"
+      " PyTorch: forward + clamp + copy to a host array, inference mode;\n"
+      " memory: clstyle's planned device buffers + weights)" % (repeats, warmup))
+PY
+}
+
+if [ "$stylize" = 1 ]; then
+    cls_args=(--model "$model" --repeats "$repeats" --warmup "$warmup" --json)
+    torch_args=(--model "$model" --repeats "$repeats" --warmup "$warmup" --json)
+    for s in $sizes; do
+        cls_args+=(--stylize "$s")
+        torch_args+=(--size "$s")
+    done
+    echo "clstyle: $bench" >&2
+    # shellcheck disable=SC2086
+    "$bench" ${CLSTYLE_BENCH_ARGS:-} "${cls_args[@]}" >"$tmp/clstyle.json"
+    echo "pytorch: $python $here/peer/torch_ffnet.py" >&2
+    # shellcheck disable=SC2086
+    "$python" "$here/peer/torch_ffnet.py" ${TORCH_ARGS:-} "${torch_args[@]}" >"$tmp/torch.json"
+    save_json
+    stylize_table
+    exit 0
 fi
 
 cls_args=(--model "$model" --repeats "$repeats" --warmup "$warmup" --json)
@@ -76,13 +162,10 @@ fi
 echo "clstyle: $bench" >&2
 # shellcheck disable=SC2086
 "$bench" ${CLSTYLE_BENCH_ARGS:-} "${cls_args[@]}" >"$tmp/clstyle.json"
-echo "pytorch: $here/peer/torch_gatys.py" >&2
+echo "pytorch: $python $here/peer/torch_gatys.py" >&2
 # shellcheck disable=SC2086
-python3 "$here/peer/torch_gatys.py" ${TORCH_ARGS:-} "${torch_args[@]}" >"$tmp/torch.json"
-
-if [ -n "$save" ]; then
-    mkdir -p "$save" && cp "$tmp/clstyle.json" "$tmp/torch.json" "$save/"
-fi
+"$python" "$here/peer/torch_gatys.py" ${TORCH_ARGS:-} "${torch_args[@]}" >"$tmp/torch.json"
+save_json
 
 python3 - "$tmp/clstyle.json" "$tmp/torch.json" <<'PY'
 import json, sys
