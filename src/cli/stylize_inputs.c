@@ -142,25 +142,38 @@ static int by_number(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Whether name is the pattern's file name for some number >= 0, which goes to *number. */
-static bool matches(const char *name_pattern, const char *name, long *number)
+/* The longest name printed for a match: a field width past it cannot match, and is refused
+ * before printf spends seconds padding one (%2147483647d) or fails on it (past INT_MAX). */
+enum { FRAME_NAME_MAX = 4095 };
+
+bool cls_inputs_frame_number(const char *name_pattern, const char *name, long *number)
 {
-    size_t start, end;
+    size_t start, end, width = 0;
     if (!find_conversion(name_pattern, &start, &end))
         return false;
-    if (strncmp(name, name_pattern, start) != 0)
-        return false;
+    for (size_t i = start + 1; i + 1 < end; i++) /* the digits between '%' and 'd' */
+        if ((width = width * 10 + (size_t)(name_pattern[i] - '0')) > FRAME_NAME_MAX)
+            return false;
+    /* The literal text before the conversion: the pattern's, with "%%" read as "%". */
+    size_t at = 0;
+    for (size_t i = 0; i < start; i++, at++) {
+        if (name[at] != name_pattern[i])
+            return false;
+        if (name_pattern[i] == '%')
+            i++; /* the second '%' of "%%" */
+    }
     char *rest;
     errno = 0;
-    const char *digits = name + start;
+    const char *digits = name + at;
     if (*digits < '0' || *digits > '9')
         return false;
     *number = strtol(digits, &rest, 10);
     if (errno || *number < 0 || *number > 999999999)
         return false;
-    char again[4096];
-    snprintf(again, sizeof again, name_pattern, (int)*number); /* the pattern checked above */
-    return strcmp(again, name) == 0;
+    char again[FRAME_NAME_MAX + 1];
+    /* The pattern checked above; a longer result was cut and is not name. */
+    const int printed = snprintf(again, sizeof again, name_pattern, (int)*number);
+    return printed >= 0 && printed <= FRAME_NAME_MAX && strcmp(again, name) == 0;
 }
 
 static cls_status add_pattern(cls_input_list *list, const char *pattern)
@@ -178,7 +191,7 @@ static cls_status add_pattern(cls_input_list *list, const char *pattern)
         return cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "allocating the list of frames");
     }
     for (size_t i = 0; i < count; i++)
-        if (matches(name_pattern, names[i], &frames[nframes].number))
+        if (cls_inputs_frame_number(name_pattern, names[i], &frames[nframes].number))
             frames[nframes++].path = names[i];
     qsort(frames, nframes, sizeof *frames, by_number);
     char path[4096];

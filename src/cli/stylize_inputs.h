@@ -34,6 +34,12 @@ void cls_inputs_free(cls_input_list *list);
 /* Whether the file starts like a PNG or a JPEG. */
 bool cls_inputs_looks_like_image(const char *path);
 
+/* Whether name is name_pattern's file name for some frame number >= 0 (which goes to
+ * *number): the pattern has the one integer conversion cls_inputs_add takes (%d, %05d) and
+ * printing it with the number gives name exactly. False for anything else, a pattern that
+ * is no frame pattern included. No file system access. */
+bool cls_inputs_frame_number(const char *name_pattern, const char *name, long *number);
+
 /* Parses "K/N" with 0 <= K < N; false on anything else. */
 bool cls_inputs_parse_shard(const char *text, int *k, int *n);
 

@@ -2,7 +2,7 @@
 """Writes the fuzz targets' seed corpora into tests/fuzz/corpus/<target>/ (run by hand; the
 files are committed): copies of the small test files of tests/data (valid, corrupt and
 hostile images and weight files) plus PNG variants libpng's transforms treat differently
-and argument lists for the option parser. Needs only the standard library."""
+and argument lists for the option parsers. Needs only the standard library."""
 import shutil
 import struct
 import sys
@@ -137,11 +137,43 @@ CLI_SEEDS = {
 }
 
 
+# `clstyle stylize` arguments; the first part is also read as a --shard value and a frame
+# pattern, the second as a file name for that pattern.
+STYLIZE_SEEDS = {
+    "typical": ["-m", "candy", "-c", "photo.jpg", "-o", "out.png"],
+    "full": ["-m", "mosaic.pth", "-c", "a.png", "-c", "photos", "-c", "frames/f_%05d.png",
+             "-o", "out", "--size", "512", "--shard", "1/4", "--original-colors",
+             "--output-depth", "16", "--jpeg-quality", "90", "--max-pixels", "1000000",
+             "-d", "gpu", "-q", "-v", "-vv"],
+    "equals": ["--model=udnie.safetensors", "--content=frame_%d.jpg", "--output=o",
+               "--shard=0/1", "--output-depth=8", "--jpeg-q=1", "--orig"],
+    "help": ["-h", "--size", "1"],
+    "shard_first": ["3/8", "-m", "candy", "-c", "x.png", "-o", "y.png"],
+    "shard_bad": ["4/4", "--shard", "-1/2", "-m", "a", "-c", "b", "-o", "c"],
+    "shard_huge": ["0/99999999999999999999", "--shard", "2/1000001"],
+    "pattern_d": ["%d.png", "17.png"],
+    "pattern_05d": ["frame_%05d.png", "frame_00042.png"],
+    "pattern_percent": ["%d%%.png", "7%.png"],
+    "pattern_percent_prefix": ["100%%_%03d.png", "100%_003.png"],
+    "pattern_wide": ["f%0300d", "f" + "0" * 299 + "1"],
+    "pattern_two": ["a%d_%d.png", "a1_2.png"],
+    "bad_values": ["-m", "a", "-c", "b", "-o", "c", "--size", "7", "--output-depth", "12",
+                   "--jpeg-quality", "0", "--max-pixels", "1e9"],
+    "bad_depth": ["-m", "a", "-c", "b", "-o", "c", "--output-depth", "12"],
+    "missing_value": ["-m", "a", "-c", "b", "-o"],
+    "unknown": ["-zq", "-m", "a", "--nope"],
+    "operand": ["-m", "a", "-c", "b", "-o", "c", "extra"],
+    "no_model": ["-c", "b", "-o", "c"],
+    "too_many": sum((["-c", "i%d.png" % i] for i in range(257)), ["-m", "a", "-o", "d"]),
+}
+
+
 def cli_seeds():
-    out = CORPUS / "cli_options"
-    out.mkdir(parents=True, exist_ok=True)
-    for name, args in CLI_SEEDS.items():
-        (out / name).write_bytes(b"\0".join(a.encode() for a in args))
+    for target, seeds in (("cli_options", CLI_SEEDS), ("stylize_args", STYLIZE_SEEDS)):
+        out = CORPUS / target
+        out.mkdir(parents=True, exist_ok=True)
+        for name, args in seeds.items():
+            (out / name).write_bytes(b"\0".join(a.encode() for a in args))
 
 
 def main():
