@@ -1,113 +1,271 @@
 // Instance normalisation (torch.nn.InstanceNorm2d, affine, no running statistics) with an
-// optional ReLU and residual add fused into the output pass. One work-group of REDUCE_GROUP
-// work-items per (n, c) plane: each work-item sums its share of the plane with compensated
-// (Kahan) addition, the group adds the shares in a fixed tree, so results do not depend on
-// timing. The mean is found first and the variance as the mean of squared deviations from
-// it (two passes over the plane), which keeps accuracy when the mean is large.
+// optional ReLU and residual add fused into the output pass.
+//
+// Each (n, c) plane's h x w region, read as one run of h * w indices (row by row), is split
+// into `parts` equal ranges, one work-group of REDUCE_GROUP work-items each. A work-item
+// finds the count, mean and sum of squared deviations (M2) of its elements (two passes over
+// its share: the mean, then the deviations from it); the work-group and
+// then the plane's parts merge those with Chan's formula in a fixed order, so results do not
+// depend on timing. With one part the output pass follows in the same kernel (the plane is
+// still in cache); with more, instance_norm_stats writes every part's (mean, M2) first.
+//
+// `blocked`: each work-item takes one contiguous block of its group's range, read with
+// float8 loads (CPUs: vectorised, prefetched); otherwise every REDUCE_GROUP-th element
+// (GPUs: neighbouring work-items read neighbouring floats).
 
 #ifndef REDUCE_GROUP
 #define REDUCE_GROUP 64
 #endif
 
-// Sum of value over the work-group, returned to every work-item. REDUCE_GROUP is a power of
-// two. The leading barrier lets a group call this twice in a row on the same scratch.
-float norm_group_sum(local float *scratch, float value)
+// Count, mean and sum of squared deviations from the mean of some values.
+typedef struct norm_stats {
+    float n, mean, m2;
+} norm_stats;
+
+// The statistics of the union of a and b (Chan, Golub and LeVeque).
+norm_stats norm_merge(const norm_stats a, const norm_stats b)
+{
+    if (b.n == 0.0f)
+        return a;
+    if (a.n == 0.0f)
+        return b;
+    const float n = a.n + b.n, f = b.n / n, delta = b.mean - a.mean;
+    const norm_stats s = {n, mad(delta, f, a.mean), a.m2 + b.m2 + delta * delta * a.n * f};
+    return s;
+}
+
+// The statistics of count values from the sums s1 and s2 of (x - k) and (x - k)^2.
+norm_stats norm_from_sums(const float count, const float k, const float s1, const float s2)
+{
+    if (count == 0.0f) {
+        const norm_stats none = {0.0f, 0.0f, 0.0f};
+        return none;
+    }
+    const float d = s1 / count;
+    const norm_stats s = {count, k + d, fmax(s2 - s1 * d, 0.0f)};
+    return s;
+}
+
+// Merges every work-item's statistics in a fixed tree; the result goes to every work-item.
+// The leading barrier lets a group reuse the local arrays right after an earlier call.
+norm_stats norm_group_merge(local float *ln, local float *lmean, local float *lm2,
+                            const norm_stats s)
 {
     const int lid = get_local_id(0);
     barrier(CLK_LOCAL_MEM_FENCE);
-    scratch[lid] = value;
+    ln[lid] = s.n;
+    lmean[lid] = s.mean;
+    lm2[lid] = s.m2;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (int stride = REDUCE_GROUP / 2; stride > 0; stride /= 2) {
-        if (lid < stride)
-            scratch[lid] += scratch[lid + stride];
+        if (lid < stride) {
+            const norm_stats a = {ln[lid], lmean[lid], lm2[lid]};
+            const norm_stats b = {ln[lid + stride], lmean[lid + stride], lm2[lid + stride]};
+            const norm_stats m = norm_merge(a, b);
+            ln[lid] = m.n;
+            lmean[lid] = m.mean;
+            lm2[lid] = m.m2;
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    return scratch[0];
+    const norm_stats all = {ln[0], lmean[0], lm2[0]};
+    return all;
 }
 
-// Kahan addition of v to (*sum, *carry).
-void norm_kahan_add(float *sum, float *carry, float v)
+// Start (inclusive) of part `part` of `parts` over count indices.
+int norm_part_start(const int count, const int part, const int parts)
 {
-    const float y = v - *carry;
-    const float t = *sum + y;
-    *carry = (t - *sum) - y;
-    *sum = t;
+    return (int)((long)count * part / parts);
 }
 
-// The sum over this work-item's share of the h x w region at (y0, x0) of a plane whose rows
-// are plane_w long, of (x - shift) (squared when square is set). A region as wide as the
-// plane is contiguous and read as one run; otherwise row by row.
-float norm_share_sum(global const float *plane, const int h, const int w, const int plane_w,
-                     const int y0, const int x0, const float shift, const int square)
+// This work-item's indices of the range [start, end): a contiguous block (blocked, a
+// multiple of 8 long) or, when not blocked, every REDUCE_GROUP-th index from *first.
+void norm_item_range(const int start, const int end, const int blocked, int *first, int *last)
 {
     const int lid = get_local_id(0);
-    float sum = 0.0f, carry = 0.0f;
-    if (plane_w == w) {
-        global const float *run = plane + (size_t)y0 * plane_w;
-        const int count = h * w;
-        for (int i = lid; i < count; i += REDUCE_GROUP) {
-            const float d = run[i] - shift;
-            norm_kahan_add(&sum, &carry, square ? d * d : d);
-        }
-    } else {
-        for (int y = 0; y < h; y++) {
-            global const float *row = plane + (size_t)(y0 + y) * plane_w + x0;
-            for (int x = lid; x < w; x += REDUCE_GROUP) {
-                const float d = row[x] - shift;
-                norm_kahan_add(&sum, &carry, square ? d * d : d);
-            }
-        }
+    if (!blocked) {
+        *first = start + lid;
+        *last = end;
+        return;
     }
-    return sum;
+    const long block = ((long)(end - start) + 8 * REDUCE_GROUP - 1) / (8 * REDUCE_GROUP) * 8;
+    *first = (int)min((long)end, start + block * lid);
+    *last = (int)min((long)end, start + block * (lid + 1));
+}
+
+// The address of region index i (row-major over the h x w region at (y0, x0)).
+global const float *norm_at(global const float *plane, const int i, const int w,
+                            const int plane_w, const int y0, const int x0)
+{
+    const int y = i / w;
+    return plane + (size_t)(y0 + y) * plane_w + x0 + (i - y * w);
+}
+
+// The sums of (x - k) and (x - k)^2 over this work-item's indices first .. last - 1.
+void norm_item_sums(global const float *plane, const int w, const int plane_w, const int y0,
+                    const int x0, const int first, const int last, const int blocked,
+                    const float k, float *sum1, float *sum2)
+{
+    if (!blocked) {
+        float s1 = 0.0f, s2 = 0.0f;
+        for (int i = first; i < last; i += REDUCE_GROUP) {
+            const float d = *norm_at(plane, i, w, plane_w, y0, x0) - k;
+            s1 += d;
+            s2 = mad(d, d, s2);
+        }
+        *sum1 = s1;
+        *sum2 = s2;
+        return;
+    }
+    float8 s1 = 0.0f, s2 = 0.0f;
+    float t1 = 0.0f, t2 = 0.0f;
+    for (int i = first; i < last;) {
+        // One run along a row of the region.
+        const int x = i % w, len = min(w - x, last - i);
+        global const float *run = norm_at(plane, i, w, plane_w, y0, x0);
+        int j = 0;
+        for (; j + 8 <= len; j += 8) {
+            const float8 d = vload8(0, run + j) - k;
+            s1 += d;
+            s2 = mad(d, d, s2);
+        }
+        for (; j < len; j++) {
+            const float d = run[j] - k;
+            t1 += d;
+            t2 = mad(d, d, t2);
+        }
+        i += len;
+    }
+    const float4 a1 = s1.lo + s1.hi, a2 = s2.lo + s2.hi;
+    const float2 b1 = a1.lo + a1.hi, b2 = a2.lo + a2.hi;
+    *sum1 = b1.x + b1.y + t1;
+    *sum2 = b2.x + b2.y + t2;
+}
+
+// The statistics of this work-item's share of the region indices [start, end): sums about
+// its first element give the mean, sums about that mean the squared deviations, so no value
+// (an outlier first, a mean far from 0) costs accuracy. The second pass reads the share
+// again, from cache on CPUs.
+norm_stats norm_item_stats(global const float *plane, const int w, const int plane_w,
+                           const int y0, const int x0, const int start, const int end,
+                           const int blocked)
+{
+    int first, last;
+    norm_item_range(start, end, blocked, &first, &last);
+    if (first >= last) {
+        const norm_stats none = {0.0f, 0.0f, 0.0f};
+        return none;
+    }
+    const float count = blocked ? (float)(last - first)
+                                : (float)((last - first + REDUCE_GROUP - 1) / REDUCE_GROUP);
+    float s1, s2;
+    const float k = *norm_at(plane, first, w, plane_w, y0, x0);
+    norm_item_sums(plane, w, plane_w, y0, x0, first, last, blocked, k, &s1, &s2);
+    const float mean = k + s1 / count;
+    norm_item_sums(plane, w, plane_w, y0, x0, first, last, blocked, mean, &s1, &s2);
+    return norm_from_sums(count, mean, s1, s2);
 }
 
 // out[n][c] = [relu](weight[c] * (in - mean) / sqrt(var + eps) + bias[c]) [+ residual[n][c]]
-// over the h x w region at (y0, x0) of input planes plane_h x plane_w; out and residual
-// are dense h x w planes. Global size: n * c * REDUCE_GROUP, local REDUCE_GROUP.
-kernel __attribute__((reqd_work_group_size(REDUCE_GROUP, 1, 1))) void
-instance_norm_forward(global const float *in, global const float *weight,
-                      global const float *bias, global const float *residual, global float *out,
-                      const int c, const int h, const int w, const int plane_h, const int plane_w,
-                      const int y0, const int x0, const float eps, const int relu,
-                      const int use_residual)
+// for this work-item's share of the region indices [start, end).
+void norm_item_output(global const float *plane, const int w, const int plane_w, const int y0,
+                      const int x0, const int start, const int end, const int blocked,
+                      const float mean, const float scale, const float shift, const int relu,
+                      global const float *res, global float *dst)
 {
-    local float scratch[REDUCE_GROUP];
-    const int p = get_group_id(0), lid = get_local_id(0);
-    const int channel = p % c;
-    global const float *plane = in + (size_t)p * plane_h * plane_w;
-    const float count = (float)h * (float)w;
-
-    const float mean = norm_group_sum(scratch, norm_share_sum(plane, h, w, plane_w, y0, x0,
-                                                              0.0f, 0)) / count;
-    const float var = norm_group_sum(scratch, norm_share_sum(plane, h, w, plane_w, y0, x0,
-                                                             mean, 1)) / count;
-    const float scale = weight[channel] * rsqrt(var + eps), shift = bias[channel];
-
-    global float *dst = out + (size_t)p * h * w;
-    global const float *res = use_residual ? residual + (size_t)p * h * w : residual;
-    if (plane_w == w) {
-        global const float *run = plane + (size_t)y0 * plane_w;
-        const int count = h * w;
-        for (int i = lid; i < count; i += REDUCE_GROUP) {
-            float v = mad(run[i] - mean, scale, shift);
+    int first, last;
+    norm_item_range(start, end, blocked, &first, &last);
+    if (!blocked) {
+        for (int i = first; i < last; i += REDUCE_GROUP) {
+            float v = mad(*norm_at(plane, i, w, plane_w, y0, x0) - mean, scale, shift);
             if (relu)
                 v = fmax(v, 0.0f);
-            if (use_residual)
+            if (res)
                 v += res[i];
             dst[i] = v;
         }
         return;
     }
-    for (int y = 0; y < h; y++) {
-        global const float *row = plane + (size_t)(y0 + y) * plane_w + x0;
-        for (int x = lid; x < w; x += REDUCE_GROUP) {
-            const size_t i = (size_t)y * w + x;
-            float v = mad(row[x] - mean, scale, shift);
+    for (int i = first; i < last;) {
+        const int x = i % w, len = min(w - x, last - i);
+        global const float *run = norm_at(plane, i, w, plane_w, y0, x0);
+        global float *out = dst + i;
+        int j = 0;
+        for (; j + 8 <= len; j += 8) {
+            float8 v = mad(vload8(0, run + j) - mean, scale, shift);
             if (relu)
                 v = fmax(v, 0.0f);
-            if (use_residual)
-                v += res[i];
-            dst[i] = v;
+            if (res)
+                v += vload8(0, res + i + j);
+            vstore8(v, 0, out + j);
+        }
+        for (; j < len; j++) {
+            float v = mad(run[j] - mean, scale, shift);
+            if (relu)
+                v = fmax(v, 0.0f);
+            if (res)
+                v += res[i + j];
+            out[j] = v;
+        }
+        i += len;
+    }
+}
+
+// partial[p * parts + part] = (mean, M2) of part `part` of plane p. Global size:
+// n * c * parts * REDUCE_GROUP, local REDUCE_GROUP.
+kernel __attribute__((reqd_work_group_size(REDUCE_GROUP, 1, 1))) void
+instance_norm_stats(global const float *in, const int h, const int w, const int plane_size,
+                    const int plane_w, const int y0, const int x0, const int parts,
+                    const int blocked, global float2 *partial)
+{
+    local float ln[REDUCE_GROUP], lmean[REDUCE_GROUP], lm2[REDUCE_GROUP];
+    const int g = get_group_id(0), p = g / parts, part = g % parts, count = h * w;
+    global const float *plane = in + (size_t)p * plane_size;
+    const int start = norm_part_start(count, part, parts);
+    const int end = norm_part_start(count, part + 1, parts);
+    const norm_stats s = norm_group_merge(
+        ln, lmean, lm2, norm_item_stats(plane, w, plane_w, y0, x0, start, end, blocked));
+    if (get_local_id(0) == 0)
+        partial[g] = (float2)(s.mean, s.m2);
+}
+
+// out[n][c] = [relu](weight[c] * (in - mean) / sqrt(var + eps) + bias[c]) [+ residual[n][c]]
+// over the h x w region at (y0, x0) of input planes plane_size floats apart with rows
+// plane_w long (the host passes a region as wide as its plane as one row); out and residual
+// are dense h x w planes. With parts 1 the statistics are found here (partial unused),
+// else read from instance_norm_stats's partial. Global size: n * c * parts * REDUCE_GROUP,
+// local REDUCE_GROUP.
+kernel __attribute__((reqd_work_group_size(REDUCE_GROUP, 1, 1))) void
+instance_norm_forward(global const float *in, global const float *weight,
+                      global const float *bias, global const float *residual, global float *out,
+                      const int c, const int h, const int w, const int plane_size, const int plane_w,
+                      const int y0, const int x0, const float eps, const int relu,
+                      const int use_residual, const int parts, const int blocked,
+                      global const float2 *partial)
+{
+    local float ln[REDUCE_GROUP], lmean[REDUCE_GROUP], lm2[REDUCE_GROUP];
+    const int g = get_group_id(0), p = g / parts, part = g % parts, count = h * w;
+    const int channel = p % c;
+    global const float *plane = in + (size_t)p * plane_size;
+    const int start = norm_part_start(count, part, parts);
+    const int end = norm_part_start(count, part + 1, parts);
+
+    norm_stats s = {0.0f, 0.0f, 0.0f};
+    if (parts == 1) {
+        s = norm_item_stats(plane, w, plane_w, y0, x0, start, end, blocked);
+    } else {
+        for (int j = get_local_id(0); j < parts; j += REDUCE_GROUP) {
+            const float2 pm = partial[(size_t)p * parts + j];
+            const float n = (float)(norm_part_start(count, j + 1, parts) -
+                                    norm_part_start(count, j, parts));
+            const norm_stats t = {n, pm.x, pm.y};
+            s = norm_merge(s, t);
         }
     }
+    s = norm_group_merge(ln, lmean, lm2, s);
+    const float var = s.m2 / (float)count;
+    const float scale = weight[channel] * rsqrt(var + eps), shift = bias[channel];
+    norm_item_output(plane, w, plane_w, y0, x0, start, end, blocked, s.mean, scale, shift, relu,
+                     use_residual ? residual + (size_t)p * count : 0,
+                     out + (size_t)p * count);
 }

@@ -1,8 +1,25 @@
-/* Launcher of the instance normalisation kernel in cl/norm.cl. */
+/* Launcher of the instance normalisation kernels in cl/norm.cl. */
 #include "ops/norm.h"
 #include "runtime/launch.h"
 
 #include <math.h>
+
+/* How many parts (one work-group each) every plane of `count` elements is split into: enough
+ * to give the device's compute units a few groups each, a function of the shape and the
+ * device only, so the order of additions (and the result) never depends on timing. */
+static int norm_parts(const cls_ctx *ctx, size_t planes, size_t count)
+{
+    const cls_tunables *t = &ctx->tunables;
+    const size_t units = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    const size_t want = units * (size_t)(t->norm_groups_per_cu > 0 ? t->norm_groups_per_cu : 1);
+    size_t parts = (want + planes - 1) / planes;
+    const size_t min_part = t->norm_min_part > 0 ? (size_t)t->norm_min_part : 1;
+    if (parts > count / min_part)
+        parts = count / min_part;
+    if (parts > (size_t)t->norm_max_parts)
+        parts = (size_t)t->norm_max_parts;
+    return parts < 1 ? 1 : (int)parts;
+}
 
 cls_status cls_instance_norm_forward(cls_ctx *ctx, const cls_instance_norm_args *args)
 {
@@ -21,9 +38,39 @@ cls_status cls_instance_norm_forward(cls_ctx *ctx, const cls_instance_norm_args 
         return status;
     if (!(args->eps >= 0.0f) || !isfinite(args->eps))
         return cls_error(CLS_ERR_INVALID_ARGUMENT, "instance_norm: eps %g", (double)args->eps);
-    const cl_int c = s.c, h = s.h, w = s.w, plane_h = v.plane_h, plane_w = v.plane_w;
-    const cl_int y0 = v.y0, x0 = v.x0, relu = args->relu, use_residual = args->residual != NULL;
+
+    const size_t planes = (size_t)s.n * (size_t)s.c;
+    const cl_int c = s.c, plane_size = v.plane_h * v.plane_w;
+    cl_int h = s.h, w = s.w, plane_w = v.plane_w, y0 = v.y0, x0 = v.x0;
+    if (plane_w == w) { /* a region as wide as its plane is one contiguous run */
+        x0 = y0 * plane_w;
+        y0 = 0;
+        w = h * w;
+        h = 1;
+        plane_w = w;
+    }
+    const cl_int relu = args->relu, use_residual = args->residual != NULL;
+    const cl_int parts = norm_parts(ctx, planes, (size_t)h * (size_t)w);
+    const cl_int blocked = ctx->tunables.norm_blocked;
     const cl_float eps = args->eps;
+    const size_t group = (size_t)ctx->tunables.reduce_group;
+    const size_t global[1] = {planes * (size_t)parts * group};
+    const size_t local[1] = {group};
+
+    cl_mem partial = args->input; /* unused by the kernel with one part */
+    if (parts > 1) {
+        status = cls_ctx_scratch(ctx, CLS_SCRATCH_REDUCE,
+                                 planes * (size_t)parts * 2 * sizeof(float), &partial);
+        if (status != CLS_OK)
+            return status;
+        const cls_arg sa[] = {CLS_ARG(args->input), CLS_ARG(h),       CLS_ARG(w),
+                              CLS_ARG(plane_size),  CLS_ARG(plane_w), CLS_ARG(y0),
+                              CLS_ARG(x0),          CLS_ARG(parts),   CLS_ARG(blocked),
+                              CLS_ARG(partial)};
+        status = cls_launch(ctx, "instance_norm_stats", sa, 10, 1, global, local);
+        if (status != CLS_OK)
+            return status;
+    }
     const cls_arg a[] = {CLS_ARG(args->input),
                          CLS_ARG(args->weight),
                          CLS_ARG(args->bias),
@@ -32,15 +79,15 @@ cls_status cls_instance_norm_forward(cls_ctx *ctx, const cls_instance_norm_args 
                          CLS_ARG(c),
                          CLS_ARG(h),
                          CLS_ARG(w),
-                         CLS_ARG(plane_h),
+                         CLS_ARG(plane_size),
                          CLS_ARG(plane_w),
                          CLS_ARG(y0),
                          CLS_ARG(x0),
                          CLS_ARG(eps),
                          CLS_ARG(relu),
-                         CLS_ARG(use_residual)};
-    const size_t group = (size_t)ctx->tunables.reduce_group;
-    const size_t global[1] = {(size_t)s.n * (size_t)s.c * group};
-    const size_t local[1] = {group};
-    return cls_launch(ctx, "instance_norm_forward", a, 15, 1, global, local);
+                         CLS_ARG(use_residual),
+                         CLS_ARG(parts),
+                         CLS_ARG(blocked),
+                         CLS_ARG(partial)};
+    return cls_launch(ctx, "instance_norm_forward", a, 18, 1, global, local);
 }

@@ -64,6 +64,15 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
          * strided pattern 1.8-3.7 ms (PoCL does not vectorise it). */
         .dot_block = device && device->type == CLS_DEVICE_GPU ? 0 : 1024,
         .dot_items = 16384,
+        /* Instance norm on the 2-core EPYC PoCL device (ms, relu, best of 5): the
+         * fast-style shapes (32 to 128 planes, one part each) are the same within noise
+         * for 4 to 16 groups per unit; 3 planes of 1024^2: 3 parts 2.0, 11 parts 1.5. A
+         * work-item reading every 64th element instead of a block: 32 x 1024^2 planes
+         * 254 ms against 21 (PoCL does not vectorise it); GPUs read that way coalesced. */
+        .norm_groups_per_cu = 8,
+        .norm_min_part = 4096,
+        .norm_max_parts = 256,
+        .norm_blocked = !(device && device->type == CLS_DEVICE_GPU),
     };
     /* For benchmarks: the Winograd scratch budget, the Gram matrices' slices (1: none), and
      * the channel mixing by CLBlast or by the wino_gemm kernel. */

@@ -34,6 +34,16 @@ typedef struct cls_tunables {
      * (GPUs: neighbouring work-items read neighbouring elements). */
     int dot_block;
     int dot_items;
+
+    /* Instance normalisation (ops/norm.c, cl/norm.cl): each plane is split into parts, one
+     * work-group each, until there are about compute units x norm_groups_per_cu groups, but
+     * no part under norm_min_part elements nor more than norm_max_parts parts. A work-item
+     * reads a contiguous block of its part (norm_blocked: CPUs) or every reduce_group-th
+     * element (GPUs). */
+    int norm_groups_per_cu;
+    int norm_min_part;
+    int norm_max_parts;
+    bool norm_blocked;
 } cls_tunables;
 
 cls_tunables cls_tunables_for(const cls_device_info *device);

@@ -238,11 +238,32 @@ static const norm_case norm_full[] = {
     {{2, 3, 31, 67}, {33, 69, 1, 1}, true, false, 0.0f},
     {{1, 2, 256, 256}, {0}, false, false, 4.0f},
     {{1, 1, 256, 256}, {258, 258, 1, 1}, true, true, 0.0f},
+    /* Large planes with a mean far from 0: contiguous, and through a view. */
+    {{2, 8, 515, 517}, {0}, true, true, 4.0f},
+    {{1, 3, 515, 517}, {517, 520, 1, 2}, false, true, 4.0f},
 };
 static const norm_case norm_quick[] = {
     {{2, 5, 7, 9}, {0}, false, false, 0.0f},
     {{1, 3, 8, 9}, {10, 12, 1, 2}, true, true, 0.0f},
     {{1, 1, 3, 70}, {0}, true, true, 10.0f},
+    {{1, 2, 64, 61}, {66, 63, 1, 1}, false, true, 4.0f},
+};
+
+/* How the planes are read: the device's own settings, then each work-item reading every
+ * reduce_group-th element or a contiguous block, with every plane split into as many parts
+ * (work-groups) as it has elements up to a limit (more parts than a work-group has items
+ * with 300). */
+typedef struct norm_layout {
+    const char *name;
+    bool own; /* the device's tunables unchanged */
+    bool blocked;
+    int max_parts;
+} norm_layout;
+
+static const norm_layout norm_layouts[] = {
+    {"device", true, false, 0},         {"strided", false, false, 1},
+    {"blocked", false, true, 1},        {"strided, split", false, false, 7},
+    {"blocked, split", false, true, 7}, {"blocked, split 300", false, true, 300},
 };
 
 static void norm_cases(void)
@@ -250,6 +271,7 @@ static void norm_cases(void)
     ref_rng rng = ref_rng_make(304);
     size_t count;
     const norm_case *cases = CHECK_CASES(norm_full, norm_quick, count);
+    const cls_tunables saved = dev->tunables;
     for (size_t i = 0; i < count; i++) {
         const norm_case nc = cases[i];
         const cls_shape s = nc.shape;
@@ -272,8 +294,7 @@ static void norm_cases(void)
         ref_instance_norm_forward(s.n, s.c, s.h, s.w, region, weight, bias, 1e-5, nc.relu, residual,
                                   want);
 
-        cl_mem d_out = dev_poisoned(n + GUARD);
-        const cls_instance_norm_args args = {
+        const cls_instance_norm_args base = {
             .shape = s,
             .input = dev_upload(x, n_in),
             .view = v,
@@ -282,15 +303,29 @@ static void norm_cases(void)
             .eps = 1e-5f,
             .relu = nc.relu,
             .residual = residual ? dev_upload(residual, n) : NULL,
-            .output = d_out,
         };
-        CHECK_STATUS(cls_instance_norm_forward(dev, &args), CLS_OK);
-        CHECK(dev_expect_close(d_out, want, n, TOL_ELEMENTWISE,
-                               "instance_norm %s of %dx%d at (%d, %d)%s%s offset %g", shape_str(s),
-                               v.plane_h, v.plane_w, v.y0, v.x0, nc.relu ? " relu" : "",
-                               nc.residual ? " residual" : "", (double)nc.offset));
-        CHECK(guard_intact(d_out, n));
+        for (size_t l = 0; l < sizeof norm_layouts / sizeof norm_layouts[0]; l++) {
+            const norm_layout *layout = &norm_layouts[l];
+            dev->tunables = saved;
+            if (!layout->own) {
+                dev->tunables.norm_blocked = layout->blocked;
+                dev->tunables.norm_groups_per_cu = 1 << 20;
+                dev->tunables.norm_min_part = 1;
+                dev->tunables.norm_max_parts = layout->max_parts;
+            }
+            cl_mem d_out = dev_poisoned(n + GUARD);
+            cls_instance_norm_args args = base;
+            args.output = d_out;
+            CHECK_STATUS(cls_instance_norm_forward(dev, &args), CLS_OK);
+            CHECK(dev_expect_close(d_out, want, n, TOL_ELEMENTWISE,
+                                   "instance_norm %s of %dx%d at (%d, %d)%s%s offset %g, %s",
+                                   shape_str(s), v.plane_h, v.plane_w, v.y0, v.x0,
+                                   nc.relu ? " relu" : "", nc.residual ? " residual" : "",
+                                   (double)nc.offset, layout->name));
+            CHECK(guard_intact(d_out, n));
+        }
     }
+    dev->tunables = saved;
 }
 
 static void norm_errors(void)
