@@ -2,9 +2,16 @@
 // The backward pass to the input is the same convolution with flipped, transposed weights
 // (conv3x3_flip_weights), so one register-tiled kernel serves both directions.
 
+// Products are added as a * b + c, which the compiler contracts to a fused multiply-add where
+// the device has one; mad() is a separate multiply and add in PoCL (see cl/conv_kxk.cl).
+#pragma OPENCL FP_CONTRACT ON
+
 // Output channels per work-item: each input value loaded is reused this many times.
 #ifndef CONV_COUT_TILE
 #define CONV_COUT_TILE 8
+#endif
+#if CONV_COUT_TILE > 16
+#error "conv3x3_forward writes out at most 16 output channels a work-item"
 #endif
 
 // Each work-item computes 8 consecutive outputs of one row as a float8, so every weight
@@ -44,6 +51,34 @@ void conv_store_row(global float *row, int x0, int w, float8 value)
         row[x0 + i] = v[i];
 }
 
+// STEP(c) for every channel c of the tile, written out: each accumulator is then a named
+// variable, which PoCL keeps in a register (it does not reliably unroll a loop over the tile
+// and then keeps an array of accumulators in memory). Steps guard themselves with
+// c < CONV_COUT_TILE.
+#define CONV_EACH_CHANNEL(STEP)                                                                   \
+    STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7) STEP(8) STEP(9) STEP(10)      \
+    STEP(11) STEP(12) STEP(13) STEP(14) STEP(15)
+#define CONV_ZERO(c) float8 acc_##c = (float8)(0.0f);
+// Channels past cout compute on a valid weight row and are not stored.
+#define CONV_MADD(c)                                                                              \
+    if ((c) < CONV_COUT_TILE) {                                                                   \
+        global const float *k =                                                                   \
+            weight + ((size_t)(min(co0 + (c), cout - 1) * cin + ci) * 3 + ky) * 3;               \
+        acc_##c = (float8)(k[0]) * left + acc_##c;                                                \
+        acc_##c = (float8)(k[1]) * mid + acc_##c;                                                 \
+        acc_##c = (float8)(k[2]) * right + acc_##c;                                               \
+    }
+#define CONV_STORE(c)                                                                             \
+    if ((c) < CONV_COUT_TILE && co0 + (c) < cout) {                                               \
+        float8 value = acc_##c;                                                                   \
+        if (use_bias)                                                                             \
+            value += (float8)(bias[co0 + (c)]);                                                   \
+        if (relu)                                                                                 \
+            value = fmax(value, (float8)(0.0f));                                                  \
+        conv_store_row(out + ((size_t)n * cout + co0 + (c)) * plane + (size_t)y * w, x0, w,       \
+                       value);                                                                    \
+    }
+
 // out[n][co][y][x] = bias[co] + sum over ci, ky, kx of
 //                    weight[co][ci][ky][kx] * in[n][ci][y + ky - 1][x + kx - 1]
 // Global size: (ceil(w / 8), h, n * ceil(cout / CONV_COUT_TILE)).
@@ -60,10 +95,7 @@ kernel void conv3x3_forward(global const float *in, global const float *weight,
     if (x0 >= w || y >= h)
         return;
 
-    float8 acc[CONV_COUT_TILE];
-    for (int c = 0; c < CONV_COUT_TILE; c++)
-        acc[c] = (float8)(0.0f);
-
+    CONV_EACH_CHANNEL(CONV_ZERO)
     const size_t plane = (size_t)h * w;
     global const float *image = in + (size_t)n * cin * plane;
     for (int ci = 0; ci < cin; ci++) {
@@ -73,25 +105,10 @@ kernel void conv3x3_forward(global const float *in, global const float *weight,
                 continue;
             float8 left, mid, right;
             conv_load_row(image + ci * plane + (size_t)iy * w, x0, w, &left, &mid, &right);
-            for (int c = 0; c < CONV_COUT_TILE; c++) {
-                // Channels past cout compute on a valid weight row and are not stored.
-                const int co = min(co0 + c, cout - 1);
-                global const float *k = weight + ((size_t)(co * cin + ci) * 3 + ky) * 3;
-                acc[c] = mad((float8)(k[0]), left, acc[c]);
-                acc[c] = mad((float8)(k[1]), mid, acc[c]);
-                acc[c] = mad((float8)(k[2]), right, acc[c]);
-            }
+            CONV_EACH_CHANNEL(CONV_MADD)
         }
     }
-
-    for (int c = 0; c < CONV_COUT_TILE && co0 + c < cout; c++) {
-        float8 value = acc[c];
-        if (use_bias)
-            value += (float8)(bias[co0 + c]);
-        if (relu)
-            value = fmax(value, (float8)(0.0f));
-        conv_store_row(out + ((size_t)n * cout + co0 + c) * plane + (size_t)y * w, x0, w, value);
-    }
+    CONV_EACH_CHANNEL(CONV_STORE)
 }
 
 // flipped[ci][co][ky][kx] = weight[co][ci][2 - ky][2 - kx]: the weights that turn the

@@ -15,6 +15,10 @@
 // transformed buffers hold `ld` >= rows * tiles_w columns (ld is a multiple of the GEMM's
 // 16-column block; the padding columns are written as zeros).
 
+// Products are added as a * b + c, which the compiler contracts to a fused multiply-add where
+// the device has one; mad() is a separate multiply and add in PoCL (see cl/conv_kxk.cl).
+#pragma OPENCL FP_CONTRACT ON
+
 #ifndef WINO_GEMM_ROWS
 #define WINO_GEMM_ROWS 16
 #endif
@@ -590,10 +594,47 @@ kernel void wino_grad_gather(global const float *p, global float *dx, const int 
 // c[k][m][n] = sum over p of op(a)[k][m][p] * b[k][p][n] for k < 36: the Winograd channel
 // mixing. op(a) = a[k] ([rows_m][depth], row-major) or, with trans_a, a[k] transposed
 // (a[k] is [depth][rows_m]). b and c have ld columns, a multiple of 16. Each work-item
-// computes WINO_GEMM_ROWS rows by 16 columns, so each float16 of b loaded is used
-// WINO_GEMM_ROWS times; the a values are broadcast scalars. (16 rows of float16 measured
-// 25-50% faster than 16 or 32 rows of float8 or 8 rows of float16 on PoCL with AVX-512.)
+// computes WINO_GEMM_ROWS rows by 16 columns, in passes of WINO_GEMM_PASS rows over the
+// whole depth: each float16 of b loaded is used WINO_GEMM_PASS times, the a values are
+// broadcast scalars, and a pass's accumulators stay in registers (6 float16 are 12 of
+// AVX2's 16 registers; all 16 rows at once spilled to memory). The rows of a pass are
+// written out (WINO_GEMM_EACH_ROW), each accumulator a named variable, since PoCL does not
+// reliably unroll a loop over them and then keeps an array in memory; products are added as
+// a * b + c, contracted to fused multiply-adds (see the pragma).
 // Global size: (ld / 16, ceil(rows_m / WINO_GEMM_ROWS), 36).
+#ifndef WINO_GEMM_PASS
+#define WINO_GEMM_PASS 6
+#endif
+#if WINO_GEMM_PASS > 16
+#error "wino_gemm writes out at most 16 rows a pass"
+#endif
+#define WINO_GEMM_EACH_ROW(STEP)                                                                   \
+    STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7) STEP(8) STEP(9) STEP(10)       \
+    STEP(11) STEP(12) STEP(13) STEP(14) STEP(15)
+#define WINO_GEMM_ZERO(r) float16 acc_##r = (float16)(0.0f);
+#define WINO_GEMM_MADD(r)                                                                          \
+    if ((r) < N)                                                                                   \
+        acc_##r = (float16)(aq[min(r, last) * row_step]) * bv + acc_##r;
+#define WINO_GEMM_STORE(r)                                                                         \
+    if ((r) < N && (r) <= last)                                                                    \
+        vstore16(acc_##r, 0, cp + (size_t)(r)*ld);
+
+// Rows 0 .. last of one pass (a and c from ap and cp on): N rows computed, a compile-time
+// constant; those past last compute on row last and are not stored.
+static inline __attribute__((always_inline)) void
+wino_gemm_pass(global const float *ap, global const float *bk, global float *cp,
+               const int depth, const int ld, const size_t row_step, const size_t depth_step,
+               const int last, const int N)
+{
+    WINO_GEMM_EACH_ROW(WINO_GEMM_ZERO)
+    for (int q = 0; q < depth; q++) {
+        const float16 bv = vload16(0, bk + (size_t)q * ld);
+        global const float *aq = ap + q * depth_step;
+        WINO_GEMM_EACH_ROW(WINO_GEMM_MADD)
+    }
+    WINO_GEMM_EACH_ROW(WINO_GEMM_STORE)
+}
+
 kernel void wino_gemm(global const float *a, global const float *b, global float *c,
                       const int rows_m, const int depth, const int ld, const int trans_a)
 {
@@ -604,28 +645,18 @@ kernel void wino_gemm(global const float *a, global const float *b, global float
         return;
     global const float *bk = b + (size_t)k * depth * ld + n0;
     const size_t row_step = trans_a ? 1 : depth, depth_step = trans_a ? rows_m : 1;
-    global const float *a0 = a + (size_t)k * rows_m * depth + (size_t)m0 * row_step;
-    float16 acc[WINO_GEMM_ROWS];
-    for (int r = 0; r < WINO_GEMM_ROWS; r++)
-        acc[r] = (float16)(0.0f);
-    if (m0 + WINO_GEMM_ROWS <= rows_m) {
-        for (int q = 0; q < depth; q++) {
-            const float16 bv = vload16(0, bk + (size_t)q * ld);
-            global const float *aq = a0 + q * depth_step;
-#pragma unroll
-            for (int r = 0; r < WINO_GEMM_ROWS; r++)
-                acc[r] = mad((float16)(aq[r * row_step]), bv, acc[r]);
-        }
-    } else { // the last rows: those past rows_m compute on a valid row and are not stored
-        const int last = rows_m - 1 - m0;
-        for (int q = 0; q < depth; q++) {
-            const float16 bv = vload16(0, bk + (size_t)q * ld);
-            global const float *aq = a0 + q * depth_step;
-            for (int r = 0; r < WINO_GEMM_ROWS; r++)
-                acc[r] = mad((float16)(aq[min(r, last) * row_step]), bv, acc[r]);
-        }
-    }
+    global const float *ak = a + (size_t)k * rows_m * depth;
     global float *ck = c + (size_t)k * rows_m * ld + n0;
-    for (int r = 0; r < WINO_GEMM_ROWS && m0 + r < rows_m; r++)
-        vstore16(acc[r], 0, ck + (size_t)(m0 + r) * ld);
+    const int rows = min(WINO_GEMM_ROWS, rows_m - m0); // of this work-item
+    int m = m0;
+    for (; m + WINO_GEMM_PASS <= m0 + rows; m += WINO_GEMM_PASS)
+        wino_gemm_pass(ak + m * row_step, bk, ck + (size_t)m * ld, depth, ld, row_step,
+                       depth_step, WINO_GEMM_PASS - 1, WINO_GEMM_PASS);
+    const int left = m0 + rows - m, rest = WINO_GEMM_ROWS % WINO_GEMM_PASS;
+    if (rest > 0 && left == rest) // the block's last rows, fewer than a pass
+        wino_gemm_pass(ak + m * row_step, bk, ck + (size_t)m * ld, depth, ld, row_step,
+                       depth_step, rest - 1, rest);
+    else if (left > 0) // the last rows of the matrix
+        wino_gemm_pass(ak + m * row_step, bk, ck + (size_t)m * ld, depth, ld, row_step,
+                       depth_step, left - 1, WINO_GEMM_PASS);
 }
