@@ -28,6 +28,10 @@ typedef struct cls_cli_common {
 /* Log callback printing to stderr; user points to a cls_cli_common. */
 void cls_cli_log(void *user, cls_log_level level, const char *message);
 
+/* Context parameters for the device of -d, logging to stderr at the verbosity of -v / -q
+ * (common must outlive the context). */
+cls_ctx_params cls_cli_ctx_params(const cls_cli_common *common);
+
 /* Prints "clstyle: error: <what failed>" for a failed library call; returns the exit code. */
 int cls_cli_fail(cls_status status);
 

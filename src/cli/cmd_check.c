@@ -6,13 +6,7 @@
 
 int cls_cmd_check(const cls_cli_common *common)
 {
-    cls_ctx_params params = cls_ctx_params_default();
-    params.device_spec = common->device_spec;
-    params.log = cls_cli_log;
-    params.log_user = (void *)common;
-    params.log_level = common->verbosity >= 2   ? CLS_LOG_DEBUG
-                       : common->verbosity == 1 ? CLS_LOG_INFO
-                                                : CLS_LOG_WARN;
+    cls_ctx_params params = cls_cli_ctx_params(common);
     cls_ctx *ctx = NULL;
     cls_status status = cls_ctx_create(&params, &ctx);
     if (status != CLS_OK)

@@ -118,13 +118,7 @@ static void output_path(const job *j, const cls_input *in, char *buf, size_t siz
 static cls_status open_device(job *j)
 {
     cls_status status = CLS_OK;
-    cls_ctx_params params = cls_ctx_params_default();
-    params.device_spec = j->s->common.device_spec;
-    params.log = cls_cli_log;
-    params.log_user = &j->s->common;
-    params.log_level = j->s->common.verbosity >= 2   ? CLS_LOG_DEBUG
-                       : j->s->common.verbosity == 1 ? CLS_LOG_INFO
-                                                     : CLS_LOG_WARN;
+    cls_ctx_params params = cls_cli_ctx_params(&j->s->common);
     CLS_TRY(cls_ctx_create(&params, &j->ctx));
     CLS_TRY(cls_ffnet_load(j->ctx, j->model_path, &j->net));
 fail:

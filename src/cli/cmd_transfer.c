@@ -98,13 +98,7 @@ fail:
 static cls_status open_device_and_model(job *j)
 {
     cls_status status = CLS_OK;
-    cls_ctx_params params = cls_ctx_params_default();
-    params.device_spec = j->o->common.device_spec;
-    params.log = cls_cli_log;
-    params.log_user = &j->o->common;
-    params.log_level = j->o->common.verbosity >= 2   ? CLS_LOG_DEBUG
-                       : j->o->common.verbosity == 1 ? CLS_LOG_INFO
-                                                     : CLS_LOG_WARN;
+    cls_ctx_params params = cls_cli_ctx_params(&j->o->common);
     CLS_TRY(cls_ctx_create(&params, &j->ctx));
     CLS_TRY(cls_model_load(j->ctx, j->model_path, &j->model));
 fail:

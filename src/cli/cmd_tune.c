@@ -149,13 +149,7 @@ int cls_cmd_tune(int argc, char **argv)
         print_usage(stdout);
         return CLS_EXIT_OK;
     }
-    cls_ctx_params params = cls_ctx_params_default();
-    params.device_spec = t.common.device_spec;
-    params.log = cls_cli_log;
-    params.log_user = &t.common;
-    params.log_level = t.common.verbosity >= 2   ? CLS_LOG_DEBUG
-                       : t.common.verbosity == 1 ? CLS_LOG_INFO
-                                                 : CLS_LOG_WARN;
+    cls_ctx_params params = cls_cli_ctx_params(&t.common);
     params.no_blas_tuning = true; /* start from CLBlast's own parameters */
     cls_ctx *ctx = NULL;
     cls_status status = cls_ctx_create(&params, &ctx);

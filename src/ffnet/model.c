@@ -1,6 +1,6 @@
 /* Loading a transformer network's weights from a file onto the device. */
 #include "ffnet/ffnet.h"
-#include "runtime/launch.h"
+#include "weights/weights_upload.h"
 
 #include <regex.h>
 #include <stdio.h>
@@ -105,14 +105,9 @@ fail:
 static cls_status upload(cls_ffnet *net, cls_weights *w, const cls_weight_tensor *t,
                          float *host, cl_mem *out)
 {
-    cls_status status = CLS_OK;
-    CLS_TRY(cls_weights_read_f32(w, t, host));
-    CLS_TRY(cls_buffer_create(net->ctx, t->count * sizeof(float), t->name, out));
-    CLS_CHECK_CL(clEnqueueWriteBuffer(net->ctx->queue, *out, CL_TRUE, 0,
-                                      t->count * sizeof(float), host, 0, NULL, NULL),
-                 "uploading weights");
-    net->device_bytes += t->count * sizeof(float);
-fail:
+    cls_status status = cls_weights_upload(net->ctx, w, t, t->name, host, out);
+    if (status == CLS_OK)
+        net->device_bytes += t->count * sizeof(float);
     return status;
 }
 

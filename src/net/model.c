@@ -2,6 +2,7 @@
 #include "net/model.h"
 #include "ops/conv.h"
 #include "runtime/launch.h"
+#include "weights/weights_upload.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -35,14 +36,9 @@ cls_status cls_model_detect_arch(const cls_weights *w, const char *path, cls_vgg
 static cls_status upload(cls_model *m, cls_weights *w, const cls_weight_tensor *t, const char *what,
                          float *host, cl_mem *out)
 {
-    cls_status status = CLS_OK;
-    CLS_TRY(cls_weights_read_f32(w, t, host));
-    CLS_TRY(cls_buffer_create(m->ctx, t->count * sizeof(float), what, out));
-    CLS_CHECK_CL(clEnqueueWriteBuffer(m->ctx->queue, *out, CL_TRUE, 0, t->count * sizeof(float),
-                                      host, 0, NULL, NULL),
-                 "uploading weights");
-    m->device_bytes += t->count * sizeof(float);
-fail:
+    cls_status status = cls_weights_upload(m->ctx, w, t, what, host, out);
+    if (status == CLS_OK)
+        m->device_bytes += t->count * sizeof(float);
     return status;
 }
 
