@@ -51,6 +51,7 @@ typedef struct job {
     cls_ffnet *net;
     int plan_width, plan_height; /* the size whose memory was checked last */
     bool bar_open;
+    double last_line; /* when the last progress line went to a non-terminal */
 } job;
 
 static void release(job *j)
@@ -157,7 +158,9 @@ static cls_status check_memory(job *j, int width, int height)
     const cls_device_info *d = cls_ctx_device(j->ctx);
     const double mib = 1048576.0, total = (double)(bytes + cls_ffnet_device_bytes(j->net));
     if (j->s->common.verbosity > 0 || (j->s->common.verbosity == 0 && j->plan_width == 0))
-        fprintf(stderr, "clstyle: stylize on %s: %dx%d needs %.0f MiB of device memory (%.1f MiB of it weights)\n",
+        fprintf(stderr,
+                "clstyle: stylize on %s: %dx%d needs %.0f MiB of device memory (%.1f MiB of it "
+                "weights)\n",
                 d->name, width, height, total / mib, cls_ffnet_device_bytes(j->net) / mib);
     if (total > (double)d->global_mem_bytes)
         return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
@@ -192,9 +195,11 @@ static void draw_progress(job *j, size_t done, double start, bool tty)
         fprintf(stderr, "\r[%s] %zu/%zu images, %.2f images/s, %.0f s left ", bar, done, total,
                 rate, left);
         j->bar_open = true;
-    } else {
-        fprintf(stderr, "clstyle: %zu/%zu images, %.2f images/s, %.0f s left\n", done, total,
-                rate, left);
+    } else if (done == 1 || done == total || now() - j->last_line >= 5.0) {
+        /* A log, not a screen: a line after the first image, then every 5 s at most. */
+        fprintf(stderr, "clstyle: %zu/%zu images, %.2f images/s, %.0f s left\n", done, total, rate,
+                left);
+        j->last_line = now();
     }
 }
 
@@ -264,11 +269,11 @@ static int run_all(job *j)
     end_bar(j);
     cls_image_free(&out);
     const double seconds = now() - start;
+    const size_t written = done - (size_t)failed;
     if (code == CLS_EXIT_OK && j->s->common.verbosity >= 0)
-        fprintf(stderr, "clstyle: wrote %zu image%s to %s in %.2f s (%.2f images/s)%s\n",
-                done - (size_t)failed, done - (size_t)failed == 1 ? "" : "s", j->s->output,
-                seconds, seconds > 0 ? (done - (size_t)failed) / seconds : 0.0,
-                failed ? "" : "");
+        fprintf(stderr, "clstyle: wrote %zu image%s to %s in %.2f s (%.2f images/s)\n", written,
+                written == 1 ? "" : "s", j->s->output, seconds,
+                seconds > 0 ? written / seconds : 0.0);
     if (code == CLS_EXIT_OK && failed) {
         fprintf(stderr, "clstyle: error: %d of %zu images failed (see above)\n", failed,
                 j->inputs.count);

@@ -26,6 +26,13 @@ typedef struct cls_ffnet_step {
     cls_conv_algo algo;
 } cls_ffnet_step;
 
+/* The floats of each buffer a plan needs: the largest of its kind over the layers. */
+typedef struct cls_ffnet_sizes {
+    size_t image, padded, conv, act;
+    size_t scratch_bytes[2]; /* the Winograd scratch slots (CLS_SCRATCH_WORK_A and _B) */
+    size_t derived_bytes;    /* Winograd-transformed weights not made yet */
+} cls_ffnet_sizes;
+
 /* The buffers for one image size. */
 typedef struct cls_ffnet_plan {
     int width, height;     /* the image as given */
@@ -34,7 +41,6 @@ typedef struct cls_ffnet_plan {
     cl_mem image;          /* 1 x 3 x height4 x width4: the input, then the output */
     cl_mem padded, conv;   /* the largest padded input and convolution output */
     cl_mem act[2];         /* layer outputs, in turn */
-    size_t bytes;          /* all of the above, and the Winograd scratch the plan needs */
     float *host;           /* 3 x height4 x width4 staging for upload and download */
 } cls_ffnet_plan;
 
@@ -56,10 +62,13 @@ struct cls_ffnet {
 cls_status cls_ffnet_open_checked(const char *path, cls_weights **w);
 
 /* The shapes and algorithms of every layer for an image of width x height (multiples of
- * CLS_FFNET_SIZE_MULTIPLE, at least CLS_FFNET_MIN_SIDE), into steps[layer_count]; the bytes
- * of buffers, scratch and derived weights a run at that size would allocate now. */
-cls_status cls_ffnet_plan_steps(const cls_ffnet *net, int width, int height,
-                                cls_ffnet_step *steps, size_t *bytes);
+ * CLS_FFNET_SIZE_MULTIPLE, at least CLS_FFNET_MIN_SIDE) into steps[layer_count], and the
+ * sizes of the buffers a run at that size needs. */
+cls_status cls_ffnet_plan_steps(const cls_ffnet *net, int width, int height, cls_ffnet_step *steps,
+                                cls_ffnet_sizes *sizes);
+
+/* The device bytes of everything in sizes. */
+size_t cls_ffnet_sizes_bytes(const cls_ffnet_sizes *sizes);
 
 void cls_ffnet_plan_release(cls_ffnet_plan *plan);
 

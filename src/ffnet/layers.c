@@ -1,9 +1,11 @@
 /* TransformerNet as rows: names as pytorch/examples' state_dict has them. */
 #include "ffnet/layers.h"
 
+/* clang-format off */
 #define RES_BLOCK(i)                                                                               \
     {"res" #i ".conv1", "res" #i ".in1", 128, 128, 3, 1, 1, true, CLS_FFNET_RESIDUAL_SAVE},        \
-        {"res" #i ".conv2", "res" #i ".in2", 128, 128, 3, 1, 1, false, CLS_FFNET_RESIDUAL_ADD}
+    {"res" #i ".conv2", "res" #i ".in2", 128, 128, 3, 1, 1, false, CLS_FFNET_RESIDUAL_ADD}
+/* clang-format on */
 
 static const cls_ffnet_layer transformer_net[] = {
     {"conv1", "in1", 3, 32, 9, 1, 1, true, CLS_FFNET_RESIDUAL_NONE},

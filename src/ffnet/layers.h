@@ -14,13 +14,13 @@ typedef enum cls_ffnet_residual {
 } cls_ffnet_residual;
 
 typedef struct cls_ffnet_layer {
-    const char *conv;    /* module of the convolution: "<conv>.conv2d.weight" / ".bias" */
-    const char *norm;    /* the InstanceNorm2d after it: "<norm>.weight" / ".bias"; NULL: none */
+    const char *conv; /* module of the convolution: "<conv>.conv2d.weight" / ".bias" */
+    const char *norm; /* the InstanceNorm2d after it: "<norm>.weight" / ".bias"; NULL: none */
     int cin, cout;
-    int kernel;          /* odd; the input is reflection-padded by kernel / 2 */
-    int stride;          /* 1 or 2 */
-    int upsample;        /* nearest-neighbour factor before the padding (1: none) */
-    bool relu;           /* after the norm */
+    int kernel;   /* odd; the input is reflection-padded by kernel / 2 */
+    int stride;   /* 1 or 2 */
+    int upsample; /* nearest-neighbour factor before the padding (1: none) */
+    bool relu;    /* after the norm */
     cls_ffnet_residual residual;
 } cls_ffnet_layer;
 

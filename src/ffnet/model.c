@@ -8,7 +8,7 @@
 #include <string.h>
 
 #define FFNET_HINT                                                                                 \
-    "clstyle stylize needs a TransformerNet state_dict as pytorch/examples fast_neural_style "    \
+    "clstyle stylize needs a TransformerNet state_dict as pytorch/examples fast_neural_style "     \
     "or `clstyle train` writes"
 
 /* The four tensors of layer l (the norm's NULL when it has none), shapes checked. */
@@ -102,8 +102,8 @@ fail:
     return status;
 }
 
-static cls_status upload(cls_ffnet *net, cls_weights *w, const cls_weight_tensor *t,
-                         float *host, cl_mem *out)
+static cls_status upload(cls_ffnet *net, cls_weights *w, const cls_weight_tensor *t, float *host,
+                         cl_mem *out)
 {
     cls_status status = cls_weights_upload(net->ctx, w, t, t->name, host, out);
     if (status == CLS_OK)

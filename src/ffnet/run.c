@@ -37,33 +37,38 @@ fail:
     return status;
 }
 
-cls_status cls_ffnet_plan_steps(const cls_ffnet *net, int width, int height,
-                                cls_ffnet_step *steps, size_t *bytes)
+cls_status cls_ffnet_plan_steps(const cls_ffnet *net, int width, int height, cls_ffnet_step *steps,
+                                cls_ffnet_sizes *sizes)
 {
     cls_status status = CLS_OK;
     cls_shape in = {1, 3, height, width};
-    size_t padded = 0, conv = 0, act = 0, scratch[2] = {0, 0}, derived = 0;
+    *sizes = (cls_ffnet_sizes){.image = cls_shape_count(in)};
     for (size_t i = 0; i < net->layer_count; i++) {
         const cls_ffnet_layer *l = &net->layers[i];
         CLS_TRY(plan_step(net, l, in, &steps[i]));
         const cls_ffnet_step *s = &steps[i];
-        padded = max_size(padded, cls_shape_count(s->padded));
-        conv = max_size(conv, cls_shape_count(s->conv));
-        act = max_size(act, cls_shape_count(s->out));
+        sizes->padded = max_size(sizes->padded, cls_shape_count(s->padded));
+        sizes->conv = max_size(sizes->conv, cls_shape_count(s->conv));
+        sizes->act = max_size(sizes->act, cls_shape_count(s->out));
         if (s->same3x3 && s->algo == CLS_CONV_WINOGRAD) {
             size_t b[2];
             cls_conv3x3_winograd_scratch_bytes(net->ctx, s->padded, l->cout, b);
-            scratch[0] = max_size(scratch[0], b[0]);
-            scratch[1] = max_size(scratch[1], b[1]);
+            sizes->scratch_bytes[0] = max_size(sizes->scratch_bytes[0], b[0]);
+            sizes->scratch_bytes[1] = max_size(sizes->scratch_bytes[1], b[1]);
             if (!net->params[i].winograd)
-                derived += cls_conv3x3_winograd_weight_count(l->cin, l->cout) * sizeof(float);
+                sizes->derived_bytes +=
+                    cls_conv3x3_winograd_weight_count(l->cin, l->cout) * sizeof(float);
         }
         in = s->out;
     }
-    const size_t image = 3 * (size_t)width * (size_t)height;
-    *bytes = (image + padded + conv + 2 * act) * sizeof(float) + scratch[0] + scratch[1] + derived;
 fail:
     return status;
+}
+
+size_t cls_ffnet_sizes_bytes(const cls_ffnet_sizes *sizes)
+{
+    return (sizes->image + sizes->padded + sizes->conv + 2 * sizes->act) * sizeof(float) +
+           sizes->scratch_bytes[0] + sizes->scratch_bytes[1] + sizes->derived_bytes;
 }
 
 void cls_ffnet_plan_release(cls_ffnet_plan *plan)
@@ -98,22 +103,15 @@ cls_status cls_ffnet_plan_bytes(const cls_ffnet *net, int width, int height, siz
     if (status != CLS_OK)
         return status;
     cls_ffnet_step *steps = calloc(net->layer_count, sizeof *steps);
+    cls_ffnet_sizes sizes;
     if (!steps)
         return cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "allocating a transformer plan");
     status = cls_ffnet_plan_steps(net, round_up(width, CLS_FFNET_SIZE_MULTIPLE),
-                                  round_up(height, CLS_FFNET_SIZE_MULTIPLE), steps, bytes);
+                                  round_up(height, CLS_FFNET_SIZE_MULTIPLE), steps, &sizes);
+    if (status == CLS_OK)
+        *bytes = cls_ffnet_sizes_bytes(&sizes);
     free(steps);
     return status;
-}
-
-/* The largest count over the steps of one of their shapes. */
-static size_t largest(const cls_ffnet_plan *p, size_t n, size_t offset)
-{
-    size_t most = 0;
-    for (size_t i = 0; i < n; i++)
-        most = max_size(most, cls_shape_count(*(const cls_shape *)((const char *)&p->steps[i] +
-                                                                  offset)));
-    return most;
 }
 
 static cls_status buffer(cls_ffnet *net, size_t floats, const char *what, cl_mem *out)
@@ -133,18 +131,15 @@ static cls_status plan_for(cls_ffnet *net, int width, int height)
     p->height4 = round_up(height, CLS_FFNET_SIZE_MULTIPLE);
     p->steps = calloc(net->layer_count, sizeof *p->steps);
     CLS_CHECK_ALLOC(p->steps, "a transformer plan");
-    CLS_TRY(cls_ffnet_plan_steps(net, p->width4, p->height4, p->steps, &p->bytes));
-    const size_t image = 3 * (size_t)p->width4 * (size_t)p->height4, n = net->layer_count;
-    p->host = malloc(image * sizeof *p->host);
+    cls_ffnet_sizes sizes;
+    CLS_TRY(cls_ffnet_plan_steps(net, p->width4, p->height4, p->steps, &sizes));
+    p->host = malloc(sizes.image * sizeof *p->host);
     CLS_CHECK_ALLOC(p->host, "an image staging buffer");
-    CLS_TRY(buffer(net, image, "the image", &p->image));
-    CLS_TRY(buffer(net, largest(p, n, offsetof(cls_ffnet_step, padded)), "padded activations",
-                   &p->padded));
-    CLS_TRY(buffer(net, largest(p, n, offsetof(cls_ffnet_step, conv)), "convolution outputs",
-                   &p->conv));
+    CLS_TRY(buffer(net, sizes.image, "the image", &p->image));
+    CLS_TRY(buffer(net, sizes.padded, "padded activations", &p->padded));
+    CLS_TRY(buffer(net, sizes.conv, "convolution outputs", &p->conv));
     for (int a = 0; a < 2; a++)
-        CLS_TRY(buffer(net, largest(p, n, offsetof(cls_ffnet_step, out)), "activations",
-                       &p->act[a]));
+        CLS_TRY(buffer(net, sizes.act, "activations", &p->act[a]));
     p->width = width;
     p->height = height;
 fail:
@@ -290,13 +285,13 @@ cls_status cls_ffnet_run(cls_ffnet *net, const cls_image *input, cls_image *outp
     cls_ffnet_plan *p = &net->plan;
     const size_t bytes = 3 * (size_t)p->width4 * (size_t)p->height4 * sizeof(float);
     to_planes(input, p->width4, p->height4, p->host);
-    CLS_CHECK_CL(clEnqueueWriteBuffer(net->ctx->queue, p->image, CL_FALSE, 0, bytes, p->host, 0,
-                                      NULL, NULL),
-                 "uploading the image");
+    CLS_CHECK_CL(
+        clEnqueueWriteBuffer(net->ctx->queue, p->image, CL_FALSE, 0, bytes, p->host, 0, NULL, NULL),
+        "uploading the image");
     CLS_TRY(forward(net));
-    CLS_CHECK_CL(clEnqueueReadBuffer(net->ctx->queue, p->image, CL_TRUE, 0, bytes, p->host, 0,
-                                     NULL, NULL),
-                 "reading the stylised image");
+    CLS_CHECK_CL(
+        clEnqueueReadBuffer(net->ctx->queue, p->image, CL_TRUE, 0, bytes, p->host, 0, NULL, NULL),
+        "reading the stylised image");
     if (!output->pixels)
         CLS_TRY(cls_image_alloc(output, input->width, input->height));
     from_planes(p->host, p->width4, p->height4, output);
