@@ -270,7 +270,7 @@ static int run_all(job *j)
     cls_image_free(&out);
     const double seconds = now() - start;
     const size_t written = done - (size_t)failed;
-    if (code == CLS_EXIT_OK && j->s->common.verbosity >= 0)
+    if (code == CLS_EXIT_OK && written > 0 && j->s->common.verbosity >= 0)
         fprintf(stderr, "clstyle: wrote %zu image%s to %s in %.2f s (%.2f images/s)\n", written,
                 written == 1 ? "" : "s", j->s->output, seconds,
                 seconds > 0 ? written / seconds : 0.0);

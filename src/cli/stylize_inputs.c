@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static cls_status push(cls_input_list *list, const char *path)
 {
@@ -219,9 +220,11 @@ cls_status cls_inputs_add(cls_input_list *list, const char *operand, bool quiet)
         list->collection = true;
         return add_pattern(list, operand);
     }
+    if (access(operand, R_OK) != 0) /* before the device starts; decoding errors come later */
+        return cls_error(CLS_ERR_IO, "cannot read %s: %s", operand, strerror(errno));
     if (list->count > 0)
         list->collection = true;
-    return push(list, operand); /* read errors come with the file's name when it is read */
+    return push(list, operand);
 }
 
 void cls_inputs_shard(cls_input_list *list, int k, int n)

@@ -222,6 +222,10 @@ def bad_input(tmp):
     r = run("stylize", "-m", cut, "-c", img, "-o", out)
     check("a truncated model: exit 1, nothing written", r.returncode == 1
           and "clstyle: error:" in r.stderr and not os.path.exists(out), r)
+    r = run("stylize", "-m", MODELS[0], "-c", os.path.join(tmp, "absent.png"), "-o", out)
+    check("a missing input: exit 1 naming it, before the device starts", r.returncode == 1
+          and "absent.png" in r.stderr and "device memory" not in r.stderr
+          and not os.path.exists(out), r)
     r = run("stylize", "-m", MODELS[0], "-c", img, "-o", os.path.join(tmp, "no-dir", "x.png"))
     check("an unwritable output is refused before the device starts", r.returncode == 1
           and "no-dir" in r.stderr, r)
