@@ -2,7 +2,8 @@
 # Installs everything clstyle needs to build and run on Debian or Ubuntu, from the
 # distribution's packages. --ci adds what .ci/run needs on top (clang for the OpenCL C
 # syntax check and the fuzz targets; clang's runtime libraries, libFuzzer and the sanitizers,
-# which clang's packages only recommend; valgrind; unshare and mount for the full-disk test).
+# which clang's packages only recommend; valgrind; unshare and mount for the full-disk test;
+# Mesa's OpenCL drivers).
 # Uses sudo when not run as root.
 set -euo pipefail
 
@@ -17,7 +18,9 @@ packages=(
   curl ca-certificates                          # tools/fetch-model.sh downloads the weights
 )
 if [ "${1:-}" = "--ci" ]; then
-  packages+=(clang libclang-rt-dev valgrind util-linux mount)
+  # mesa-opencl-icd: a second OpenCL implementation (rusticl on llvmpipe) beside PoCL, so the
+  # suites pass on a machine that has Mesa's drivers installed too.
+  packages+=(clang libclang-rt-dev valgrind util-linux mount mesa-opencl-icd)
 fi
 
 sudo=""
