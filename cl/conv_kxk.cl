@@ -182,3 +182,222 @@ kernel void conv_kxk_any(global const float *in, global const float *weight,
 {
     conv_kxk_tile(in, weight, bias, out, cin, in_h, in_w, cout, use_bias, k, stride, 8, 1);
 }
+
+// ---------------------------------------------------------------------------------------
+// Backward passes: the gradient w.r.t. the (padded) input, and w.r.t. weights and bias.
+// ---------------------------------------------------------------------------------------
+
+#ifndef REDUCE_GROUP
+#define REDUCE_GROUP 64
+#endif
+
+#define KXK_BD_ZERO(t) float bacc_##t = 0.0f;
+#define KXK_BD_MADD(t)                                                                        \
+    if ((t) < TILE)                                                                           \
+        bacc_##t = wtap[(size_t)min(ci0 + (t), cin - 1) * K * K] * g + bacc_##t;
+#define KXK_BD_STORE(t)                                                                       \
+    if ((t) < TILE && ci0 + (t) < cin)                                                        \
+        grad_in[(((size_t)n * cin + ci0 + (t)) * in_h + iy) * in_w + ix] = bacc_##t;
+
+// grad_in[n][ci][iy][ix] = sum over co and the taps (ky, kx) with iy = S oy + ky and
+// ix = S ox + kx for an output (oy, ox) of weight[co][ci][ky][kx] * grad_out[n][co][oy][ox]:
+// one input pixel of a tile of TILE input channels per work-item, each grad_out value read
+// once for the tile. Pixels no output reads (the last row or column of a stride-2 input of
+// even reach) get 0. Global size: (in_w, in_h, n * ceil(cin / TILE)).
+static inline __attribute__((always_inline)) void
+conv_kxk_bd_tile(global const float *grad_out, global const float *weight, global float *grad_in,
+                 const int cin, const int in_h, const int in_w, const int cout, const int K,
+                 const int S, const int TILE)
+{
+    const int out_h = (in_h - K) / S + 1, out_w = (in_w - K) / S + 1;
+    const int ix = get_global_id(0), iy = get_global_id(1);
+    const int groups = (cin + TILE - 1) / TILE;
+    const int n = get_global_id(2) / groups;
+    const int ci0 = (get_global_id(2) % groups) * TILE;
+    if (ix >= in_w || iy >= in_h)
+        return;
+    // The taps that reach this pixel: ky = iy - S oy for 0 <= oy < out_h, 0 <= ky < K.
+    const int oy_last = min(out_h - 1, iy / S), ox_last = min(out_w - 1, ix / S);
+    const int oy_first = max(0, (iy - K + S) / S), ox_first = max(0, (ix - K + S) / S);
+    KXK_EACH_CHANNEL(KXK_BD_ZERO)
+    for (int co = 0; co < cout; co++) {
+        global const float *plane = grad_out + ((size_t)n * cout + co) * out_h * out_w;
+        global const float *wco = weight + (size_t)co * cin * K * K;
+        for (int oy = oy_first; oy <= oy_last; oy++) {
+            const int ky = iy - S * oy;
+            global const float *grow = plane + (size_t)oy * out_w;
+            for (int ox = ox_first; ox <= ox_last; ox++) {
+                const int kx = ix - S * ox;
+                const float g = grow[ox];
+                global const float *wtap = wco + ky * K + kx;
+                KXK_EACH_CHANNEL(KXK_BD_MADD)
+            }
+        }
+    }
+    KXK_EACH_CHANNEL(KXK_BD_STORE)
+}
+
+#define CONV_KXK_BD_KERNEL(name, K, S, TILE)                                                 \
+    kernel void name(global const float *grad_out, global const float *weight,               \
+                     global float *grad_in, const int cin, const int in_h, const int in_w,   \
+                     const int cout)                                                         \
+    {                                                                                        \
+        conv_kxk_bd_tile(grad_out, weight, grad_in, cin, in_h, in_w, cout, K, S, TILE);      \
+    }
+
+CONV_KXK_BD_KERNEL(conv_kxk_bd_k9_s1_t8, 9, 1, 8)
+CONV_KXK_BD_KERNEL(conv_kxk_bd_k9_s1_t4, 9, 1, 4)
+CONV_KXK_BD_KERNEL(conv_kxk_bd_k3_s2_t8, 3, 2, 8)
+CONV_KXK_BD_KERNEL(conv_kxk_bd_k3_s2_t4, 3, 2, 4)
+CONV_KXK_BD_KERNEL(conv_kxk_bd_k3_s1_t8, 3, 1, 8)
+CONV_KXK_BD_KERNEL(conv_kxk_bd_k3_s1_t4, 3, 1, 4)
+
+// Any odd k and stride, given at run time.
+kernel void conv_kxk_bd_any(global const float *grad_out, global const float *weight,
+                            global float *grad_in, const int cin, const int in_h,
+                            const int in_w, const int cout, const int k, const int stride)
+{
+    conv_kxk_bd_tile(grad_out, weight, grad_in, cin, in_h, in_w, cout, k, stride, 8);
+}
+
+// Tree sum of every work-item's KX values vals[0 .. KX - 1] in lsum (KX * REDUCE_GROUP
+// floats); the sums end up in lsum[j * REDUCE_GROUP].
+static inline __attribute__((always_inline)) void kxk_group_sum(local float *lsum,
+                                                                const float *vals, const int KX)
+{
+    const int lid = get_local_id(0);
+    for (int j = 0; j < KX; j++)
+        lsum[j * REDUCE_GROUP + lid] = vals[j];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int stride = REDUCE_GROUP / 2; stride > 0; stride /= 2) {
+        if (lid < stride)
+            for (int j = 0; j < KX; j++)
+                lsum[j * REDUCE_GROUP + lid] += lsum[j * REDUCE_GROUP + lid + stride];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+}
+
+// Start (inclusive) of part `part` of `parts` over count indices.
+int kxk_part_start(const int count, const int part, const int parts)
+{
+    return (int)((long)count * part / parts);
+}
+
+// The weight gradient of the taps (co, ci, ky, kx0 .. kx0 + KX - 1):
+//     sum over n, oy, ox of grad_out[n][co][oy][ox] * in[n][ci][S oy + ky][S ox + kx],
+// over part `part` of the n * out_h * out_w output pixels, by one work-group of
+// REDUCE_GROUP work-items, each taking every REDUCE_GROUP-th pixel. Work-group g is
+// (tap row r = ((co * cin + ci) * K + ky) * (K / KX) + kx0 / KX, part) = (g / parts,
+// g % parts). With parts 1 the sums go to grad_weight, else to
+// partial[(r * parts + part) * KX + j]. Global size: cout * cin * K * (K / KX) * parts *
+// REDUCE_GROUP, local REDUCE_GROUP.
+static inline __attribute__((always_inline)) void
+conv_kxk_bw_taps(global const float *in, global const float *grad_out, global float *dst,
+                 local float *lsum, const int batch, const int cin, const int in_h,
+                 const int in_w, const int cout, const int parts, const int K, const int S,
+                 const int KX)
+{
+    const int out_h = (in_h - K) / S + 1, out_w = (in_w - K) / S + 1;
+    const int g = get_group_id(0), r = g / parts, part = g % parts;
+    const int blocks = K / KX;
+    const int kx0 = (r % blocks) * KX, ky = (r / blocks) % K, ci = (r / blocks / K) % cin;
+    const int co = r / blocks / K / cin;
+    const int count = out_h * out_w, total = batch * count;
+    const int start = kxk_part_start(total, part, parts);
+    const int end = kxk_part_start(total, part + 1, parts);
+
+    float acc[16];
+    for (int j = 0; j < KX; j++)
+        acc[j] = 0.0f;
+    int q = start + get_local_id(0);
+    int n = q / count, rest = q - n * count;
+    int oy = rest / out_w, ox = rest - oy * out_w;
+    for (; q < end; q += REDUCE_GROUP) {
+        const float gv = grad_out[(((size_t)n * cout + co) * out_h + oy) * out_w + ox];
+        global const float *row =
+            in + (((size_t)n * cin + ci) * in_h + S * oy + ky) * in_w + S * ox + kx0;
+        for (int j = 0; j < KX; j++)
+            acc[j] = gv * row[j] + acc[j];
+        ox += REDUCE_GROUP;
+        while (ox >= out_w) {
+            ox -= out_w;
+            if (++oy == out_h) {
+                oy = 0;
+                n++;
+            }
+        }
+    }
+    kxk_group_sum(lsum, acc, KX);
+    if (get_local_id(0) == 0) {
+        if (parts == 1) {
+            global float *wrow = dst + (((size_t)co * cin + ci) * K + ky) * K + kx0;
+            for (int j = 0; j < KX; j++)
+                wrow[j] = lsum[j * REDUCE_GROUP];
+        } else {
+            for (int j = 0; j < KX; j++)
+                dst[((size_t)r * parts + part) * KX + j] = lsum[j * REDUCE_GROUP];
+        }
+    }
+}
+
+#define CONV_KXK_BW_KERNEL(name, K, S)                                                       \
+    kernel __attribute__((reqd_work_group_size(REDUCE_GROUP, 1, 1))) void name(              \
+        global const float *in, global const float *grad_out, global float *dst,             \
+        const int batch, const int cin, const int in_h, const int in_w, const int cout,      \
+        const int parts)                                                                     \
+    {                                                                                        \
+        local float lsum[K * REDUCE_GROUP];                                                  \
+        conv_kxk_bw_taps(in, grad_out, dst, lsum, batch, cin, in_h, in_w, cout, parts, K, S, \
+                         K);                                                                 \
+    }
+
+// A row of k taps per work-item for the common sizes (k at most 16).
+CONV_KXK_BW_KERNEL(conv_kxk_bw_k9_s1, 9, 1)
+CONV_KXK_BW_KERNEL(conv_kxk_bw_k3_s2, 3, 2)
+CONV_KXK_BW_KERNEL(conv_kxk_bw_k3_s1, 3, 1)
+CONV_KXK_BW_KERNEL(conv_kxk_bw_k1_s1, 1, 1)
+
+// Any odd k and stride, one tap per work-group.
+kernel __attribute__((reqd_work_group_size(REDUCE_GROUP, 1, 1))) void
+conv_kxk_bw_any(global const float *in, global const float *grad_out, global float *dst,
+                const int batch, const int cin, const int in_h, const int in_w, const int cout,
+                const int parts, const int k, const int stride)
+{
+    local float lsum[REDUCE_GROUP];
+    conv_kxk_bw_taps(in, grad_out, dst, lsum, batch, cin, in_h, in_w, cout, parts, k, stride, 1);
+}
+
+// grad_weight[e] = the sum over parts, in order, of conv_kxk_bw_*'s partial sums of weight
+// element e = ((co * cin + ci) * k + ky) * k + kx, whose tap row holds kx_per taps.
+// Global size: cout * cin * k * k.
+kernel void conv_kxk_bw_sum(global const float *partial, global float *grad_weight,
+                            const int count, const int parts, const int kx_per)
+{
+    const int e = get_global_id(0);
+    if (e >= count)
+        return;
+    global const float *p = partial + (size_t)(e / kx_per) * parts * kx_per + e % kx_per;
+    float sum = 0.0f;
+    for (int part = 0; part < parts; part++)
+        sum += p[(size_t)part * kx_per];
+    grad_weight[e] = sum;
+}
+
+// grad_bias[co] = the sum of grad_out[n][co] over n and the out_size pixels of each plane:
+// one work-group per co. Global size: cout * REDUCE_GROUP, local REDUCE_GROUP.
+kernel __attribute__((reqd_work_group_size(REDUCE_GROUP, 1, 1))) void
+conv_kxk_bw_bias(global const float *grad_out, global float *grad_bias, const int batch,
+                 const int cout, const int out_size)
+{
+    local float lsum[REDUCE_GROUP];
+    const int co = get_group_id(0), lid = get_local_id(0);
+    float acc = 0.0f;
+    for (int n = 0; n < batch; n++) {
+        global const float *plane = grad_out + ((size_t)n * cout + co) * out_size;
+        for (int i = lid; i < out_size; i += REDUCE_GROUP)
+            acc += plane[i];
+    }
+    kxk_group_sum(lsum, &acc, 1);
+    if (lid == 0)
+        grad_bias[co] = lsum[0];
+}

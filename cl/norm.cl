@@ -233,7 +233,8 @@ instance_norm_stats(global const float *in, const int h, const int w, const int 
 // over the h x w region at (y0, x0) of input planes plane_size floats apart with rows
 // plane_w long (the host passes a region as wide as its plane as one row); out and residual
 // are dense h x w planes. With parts 1 the statistics are found here (partial unused),
-// else read from instance_norm_stats's partial. Global size: n * c * parts * REDUCE_GROUP,
+// else read from instance_norm_stats's partial. With store_stats, stats[n * c + c] gets
+// the plane's (mean, 1 / sqrt(var + eps)) for the backward pass. Global size: n * c * parts * REDUCE_GROUP,
 // local REDUCE_GROUP.
 kernel __attribute__((reqd_work_group_size(REDUCE_GROUP, 1, 1))) void
 instance_norm_forward(global const float *in, global const float *weight,
@@ -241,7 +242,7 @@ instance_norm_forward(global const float *in, global const float *weight,
                       const int c, const int h, const int w, const int plane_size, const int plane_w,
                       const int y0, const int x0, const float eps, const int relu,
                       const int use_residual, const int parts, const int blocked,
-                      global const float2 *partial)
+                      global const float2 *partial, const int store_stats, global float2 *stats)
 {
     local float ln[REDUCE_GROUP], lmean[REDUCE_GROUP], lm2[REDUCE_GROUP];
     const int g = get_group_id(0), p = g / parts, part = g % parts, count = h * w;
@@ -263,9 +264,123 @@ instance_norm_forward(global const float *in, global const float *weight,
         }
     }
     s = norm_group_merge(ln, lmean, lm2, s);
-    const float var = s.m2 / (float)count;
-    const float scale = weight[channel] * rsqrt(var + eps), shift = bias[channel];
+    const float var = s.m2 / (float)count, rstd = rsqrt(var + eps);
+    const float scale = weight[channel] * rstd, shift = bias[channel];
+    if (store_stats && part == 0 && get_local_id(0) == 0)
+        stats[p] = (float2)(s.mean, rstd);
     norm_item_output(plane, w, plane_w, y0, x0, start, end, blocked, s.mean, scale, shift, relu,
                      use_residual ? residual + (size_t)p * count : 0,
                      out + (size_t)p * count);
+}
+
+// ---------------------------------------------------------------------------------------
+// Backward pass. With xhat = (x - mean) rstd, dy the output gradient (0 where a ReLU's
+// output was 0), M = h w and the plane sums S1 = sum dy, S2 = sum dy xhat:
+//     dx = gamma rstd (dy - S1 / M - xhat S2 / M),  dgamma = sum over n of S2,
+//     dbeta = sum over n of S1.
+// Planes are split into parts as in the forward pass (every REDUCE_GROUP-th element per
+// work-item); instance_norm_backward_sums writes each part's (S1, S2), the other two
+// kernels merge them in a fixed order.
+// ---------------------------------------------------------------------------------------
+
+// dy at region index i of a dense plane, masked by the forward output when relu.
+float norm_dy(global const float *dy, global const float *y, const int relu, const int i)
+{
+    return relu && !(y[i] > 0.0f) ? 0.0f : dy[i];
+}
+
+// partial[p * parts + part] = (S1, S2) of part `part` of plane p; grad_out and out (the
+// forward's output, read only when relu) are dense h x w planes, in is read through the
+// region like the forward pass. Global size: n * c * parts * REDUCE_GROUP, local
+// REDUCE_GROUP.
+kernel __attribute__((reqd_work_group_size(REDUCE_GROUP, 1, 1))) void
+instance_norm_backward_sums(global const float *in, const int h, const int w, const int plane_size,
+                            const int plane_w, const int y0, const int x0,
+                            global const float *grad_out, global const float *out, const int relu,
+                            global const float2 *stats, const int parts, global float2 *partial)
+{
+    local float l1[REDUCE_GROUP], l2[REDUCE_GROUP];
+    const int g = get_group_id(0), p = g / parts, part = g % parts, count = h * w;
+    const int lid = get_local_id(0);
+    global const float *plane = in + (size_t)p * plane_size;
+    global const float *dy = grad_out + (size_t)p * count;
+    global const float *y = out + (size_t)p * count;
+    const float2 st = stats[p];
+    const int start = norm_part_start(count, part, parts);
+    const int end = norm_part_start(count, part + 1, parts);
+    float s1 = 0.0f, s2 = 0.0f;
+    for (int i = start + lid; i < end; i += REDUCE_GROUP) {
+        const float d = norm_dy(dy, y, relu, i);
+        const float xhat = (*norm_at(plane, i, w, plane_w, y0, x0) - st.x) * st.y;
+        s1 += d;
+        s2 = d * xhat + s2;
+    }
+    l1[lid] = s1;
+    l2[lid] = s2;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (int stride = REDUCE_GROUP / 2; stride > 0; stride /= 2) {
+        if (lid < stride) {
+            l1[lid] += l1[lid + stride];
+            l2[lid] += l2[lid + stride];
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (lid == 0)
+        partial[g] = (float2)(l1[0], l2[0]);
+}
+
+// The plane's (S1, S2): its parts' sums added in order.
+float2 norm_plane_sums(global const float2 *partial, const int p, const int parts)
+{
+    float2 s = (float2)(0.0f);
+    for (int j = 0; j < parts; j++)
+        s += partial[(size_t)p * parts + j];
+    return s;
+}
+
+// grad_in = gamma rstd (dy - S1 / M - xhat S2 / M) over the dense h x w planes of grad_in
+// (which may be grad_out: each element is read before it is written, by the same
+// work-item). Global size: n * c * parts * REDUCE_GROUP, local REDUCE_GROUP.
+kernel __attribute__((reqd_work_group_size(REDUCE_GROUP, 1, 1))) void
+instance_norm_backward_data(global const float *in, const int c, const int h, const int w,
+                            const int plane_size, const int plane_w, const int y0, const int x0,
+                            global const float *grad_out, global const float *out, const int relu,
+                            global const float2 *stats, global const float *weight,
+                            const int parts, global const float2 *partial, global float *grad_in)
+{
+    const int g = get_group_id(0), p = g / parts, part = g % parts, count = h * w;
+    global const float *plane = in + (size_t)p * plane_size;
+    global const float *dy = grad_out + (size_t)p * count;
+    global const float *y = out + (size_t)p * count;
+    global float *dx = grad_in + (size_t)p * count;
+    const float2 st = stats[p];
+    const float2 s = norm_plane_sums(partial, p, parts);
+    const float m1 = s.x / (float)count, m2 = s.y / (float)count;
+    const float scale = weight[p % c] * st.y;
+    const int start = norm_part_start(count, part, parts);
+    const int end = norm_part_start(count, part + 1, parts);
+    for (int i = start + get_local_id(0); i < end; i += REDUCE_GROUP) {
+        const float d = norm_dy(dy, y, relu, i);
+        const float xhat = (*norm_at(plane, i, w, plane_w, y0, x0) - st.x) * st.y;
+        dx[i] = scale * (d - m1 - xhat * m2);
+    }
+}
+
+// grad_weight[ch] = sum over n of S2, grad_bias[ch] = sum over n of S1 (each written when
+// its flag is set). Global size: c.
+kernel void instance_norm_backward_params(global const float2 *partial, const int n,
+                                          const int c, const int parts,
+                                          global float *grad_weight, global float *grad_bias,
+                                          const int use_weight, const int use_bias)
+{
+    const int ch = get_global_id(0);
+    if (ch >= c)
+        return;
+    float2 s = (float2)(0.0f);
+    for (int b = 0; b < n; b++)
+        s += norm_plane_sums(partial, b * c + ch, parts);
+    if (use_weight)
+        grad_weight[ch] = s.y;
+    if (use_bias)
+        grad_bias[ch] = s.x;
 }

@@ -82,3 +82,117 @@ cls_status cls_conv_kxk_forward(cls_ctx *ctx, cls_shape in, int cout, int k, int
                               (size_t)in.n * (size_t)((cout + kernel->tile - 1) / kernel->tile)};
     return cls_launch(ctx, kernel->name, args, kernel->k ? 9 : 11, 3, global, NULL);
 }
+
+/* Backward-data kernels of cl/conv_kxk.cl: input-channel tiles of 8 or 4. */
+static const kxk_kernel bd_kernels[] = {
+    {"conv_kxk_bd_k9_s1_t8", 9, 1, 8, 1}, {"conv_kxk_bd_k9_s1_t4", 9, 1, 4, 1},
+    {"conv_kxk_bd_k3_s2_t8", 3, 2, 8, 1}, {"conv_kxk_bd_k3_s2_t4", 3, 2, 4, 1},
+    {"conv_kxk_bd_k3_s1_t8", 3, 1, 8, 1}, {"conv_kxk_bd_k3_s1_t4", 3, 1, 4, 1},
+};
+static const kxk_kernel bd_any_kernel = {"conv_kxk_bd_any", 0, 0, 8, 1};
+
+cls_status cls_conv_kxk_backward_data(cls_ctx *ctx, cls_shape in, int cout, int k, int stride,
+                                      cl_mem grad_output, cl_mem weight, cl_mem grad_input)
+{
+    cls_shape out;
+    cls_status status = cls_conv_kxk_shape(in, cout, k, stride, &out);
+    if (status != CLS_OK)
+        return status;
+    const kxk_kernel *kernel = NULL;
+    for (size_t i = 0; i < sizeof bd_kernels / sizeof bd_kernels[0]; i++) {
+        const kxk_kernel *c = &bd_kernels[i];
+        if (c->k != k || c->stride != stride)
+            continue;
+        if (8 * wasted(in.c, c->tile) <= in.c) {
+            kernel = c;
+            break;
+        }
+        if (!kernel || wasted(in.c, c->tile) < wasted(in.c, kernel->tile))
+            kernel = c;
+    }
+    if (!kernel)
+        kernel = &bd_any_kernel;
+    const cl_int cin = in.c, h = in.h, w = in.w, cout_arg = cout, k_arg = k, stride_arg = stride;
+    const cls_arg args[] = {CLS_ARG(grad_output), CLS_ARG(weight), CLS_ARG(grad_input),
+                            CLS_ARG(cin),         CLS_ARG(h),      CLS_ARG(w),
+                            CLS_ARG(cout_arg),    CLS_ARG(k_arg),  CLS_ARG(stride_arg)};
+    const size_t global[3] = {(size_t)in.w, (size_t)in.h,
+                              (size_t)in.n * (size_t)((in.c + kernel->tile - 1) / kernel->tile)};
+    return cls_launch(ctx, kernel->name, args, kernel->k ? 7 : 9, 3, global, NULL);
+}
+
+/* Backward-weights kernels of cl/conv_kxk.cl: a row of k taps per work-group (those
+ * listed), else one tap. */
+static const kxk_kernel bw_kernels[] = {
+    {"conv_kxk_bw_k9_s1", 9, 1, 0, 0},
+    {"conv_kxk_bw_k3_s2", 3, 2, 0, 0},
+    {"conv_kxk_bw_k3_s1", 3, 1, 0, 0},
+    {"conv_kxk_bw_k1_s1", 1, 1, 0, 0},
+};
+
+cls_status cls_conv_kxk_backward_weights(cls_ctx *ctx, cls_shape in, int cout, int k, int stride,
+                                         cl_mem input, cl_mem grad_output, cl_mem grad_weight,
+                                         cl_mem grad_bias)
+{
+    cls_shape out;
+    cls_status status = cls_conv_kxk_shape(in, cout, k, stride, &out);
+    if (status != CLS_OK)
+        return status;
+    const kxk_kernel *kernel = NULL;
+    for (size_t i = 0; i < sizeof bw_kernels / sizeof bw_kernels[0]; i++)
+        if (bw_kernels[i].k == k && bw_kernels[i].stride == stride)
+            kernel = &bw_kernels[i];
+    const int kx_per = kernel ? k : 1;
+    const size_t rows = (size_t)cout * (size_t)in.c * (size_t)k * (size_t)(k / kx_per);
+    const size_t pixels = (size_t)in.n * (size_t)out.h * (size_t)out.w;
+
+    /* Split each tap row's pixels into parts (fixed by shape and device, as in ops/norm.c)
+     * until the device has a few work-groups per compute unit. */
+    const cls_tunables *t = &ctx->tunables;
+    const size_t units = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    const size_t want = units * (size_t)(t->norm_groups_per_cu > 0 ? t->norm_groups_per_cu : 1);
+    size_t parts = (want + rows - 1) / rows;
+    const size_t min_part = t->norm_min_part > 0 ? (size_t)t->norm_min_part : 1;
+    if (parts > pixels / min_part)
+        parts = pixels / min_part;
+    if (parts > (size_t)t->norm_max_parts)
+        parts = (size_t)t->norm_max_parts;
+    if (parts < 1)
+        parts = 1;
+
+    cl_mem dst = grad_weight;
+    if (parts > 1) {
+        status =
+            cls_ctx_scratch(ctx, CLS_SCRATCH_REDUCE, rows * parts * kx_per * sizeof(float), &dst);
+        if (status != CLS_OK)
+            return status;
+    }
+    const cl_int batch = in.n, cin = in.c, h = in.h, w = in.w, cout_arg = cout;
+    const cl_int parts_arg = (cl_int)parts, k_arg = k, stride_arg = stride;
+    const cls_arg args[] = {CLS_ARG(input), CLS_ARG(grad_output), CLS_ARG(dst),
+                            CLS_ARG(batch), CLS_ARG(cin),         CLS_ARG(h),
+                            CLS_ARG(w),     CLS_ARG(cout_arg),    CLS_ARG(parts_arg),
+                            CLS_ARG(k_arg), CLS_ARG(stride_arg)};
+    const size_t group = (size_t)t->reduce_group;
+    const size_t global[1] = {rows * parts * group}, local[1] = {group};
+    status = cls_launch(ctx, kernel ? kernel->name : "conv_kxk_bw_any", args, kernel ? 9 : 11, 1,
+                        global, local);
+    if (status != CLS_OK)
+        return status;
+    if (parts > 1) {
+        const cl_int count = (cl_int)(rows * kx_per), kx_arg = kx_per;
+        const cls_arg sa[] = {CLS_ARG(dst), CLS_ARG(grad_weight), CLS_ARG(count),
+                              CLS_ARG(parts_arg), CLS_ARG(kx_arg)};
+        const size_t sg[1] = {(size_t)count};
+        status = cls_launch(ctx, "conv_kxk_bw_sum", sa, 5, 1, sg, NULL);
+        if (status != CLS_OK)
+            return status;
+    }
+    if (!grad_bias)
+        return CLS_OK;
+    const cl_int out_size = out.h * out.w;
+    const cls_arg ba[] = {CLS_ARG(grad_output), CLS_ARG(grad_bias), CLS_ARG(batch),
+                          CLS_ARG(cout_arg), CLS_ARG(out_size)};
+    const size_t bg[1] = {(size_t)cout * group};
+    return cls_launch(ctx, "conv_kxk_bw_bias", ba, 5, 1, bg, local);
+}

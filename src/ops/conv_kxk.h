@@ -17,4 +17,25 @@ cls_status cls_conv_kxk_shape(cls_shape in, int cout, int k, int stride, cls_sha
 cls_status cls_conv_kxk_forward(cls_ctx *ctx, cls_shape in, int cout, int k, int stride,
                                 cl_mem input, cl_mem weight, cl_mem bias, cl_mem output);
 
+/* The gradient w.r.t. the (padded) input of cls_conv_kxk_forward, given grad_output
+ * [n][cout][oh][ow] (the shape cls_conv_kxk_shape gives):
+ *     grad_input[n][ci][iy][ix] = sum of weight[co][ci][ky][kx] * grad_output[n][co][oy][ox]
+ * over co and every (oy, ox, ky, kx) with iy = stride * oy + ky, ix = stride * ox + kx.
+ * grad_input [n][in.c][in.h][in.w] is overwritten (0 where no output reads the pixel). For
+ * a padded layer, cls_pad_reflect_backward (or cropping, for zero padding) follows. This
+ * also serves 3x3 stride-1 layers whose forward ran as a "same" conv (ops/conv.h): the
+ * gradient w.r.t. their padded input is the same. */
+cls_status cls_conv_kxk_backward_data(cls_ctx *ctx, cls_shape in, int cout, int k, int stride,
+                                      cl_mem grad_output, cl_mem weight, cl_mem grad_input);
+
+/* The gradients w.r.t. the weights and bias, summed over the batch:
+ *     grad_weight[co][ci][ky][kx] = sum over n, oy, ox of
+ *         grad_output[n][co][oy][ox] * input[n][ci][stride * oy + ky][stride * ox + kx],
+ *     grad_bias[co] = sum over n, oy, ox of grad_output[n][co][oy][ox].
+ * Both are overwritten, not added to; grad_bias may be NULL. The sums are in a fixed order
+ * that depends on the shape and the device only, not on timing. */
+cls_status cls_conv_kxk_backward_weights(cls_ctx *ctx, cls_shape in, int cout, int k, int stride,
+                                         cl_mem input, cl_mem grad_output, cl_mem grad_weight,
+                                         cl_mem grad_bias);
+
 #endif

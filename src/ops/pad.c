@@ -46,3 +46,17 @@ cls_status cls_pad_reflect(cls_ctx *ctx, cls_shape in, int scale, int pad, cl_me
     const size_t global[3] = {(size_t)out.w, (size_t)out.h, (size_t)in.n * (size_t)in.c};
     return cls_launch(ctx, "pad_reflect", args, 6, 3, global, NULL);
 }
+
+cls_status cls_pad_reflect_backward(cls_ctx *ctx, cls_shape in, int scale, int pad,
+                                    cl_mem grad_output, cl_mem grad_input)
+{
+    cls_shape out;
+    cls_status status = cls_pad_reflect_shape(in, scale, pad, &out);
+    if (status != CLS_OK)
+        return status;
+    const cl_int h = in.h, w = in.w, scale_arg = scale, pad_arg = pad;
+    const cls_arg args[] = {CLS_ARG(grad_output), CLS_ARG(grad_input), CLS_ARG(h),
+                            CLS_ARG(w),           CLS_ARG(scale_arg),  CLS_ARG(pad_arg)};
+    const size_t global[3] = {(size_t)in.w, (size_t)in.h, (size_t)in.n * (size_t)in.c};
+    return cls_launch(ctx, "pad_reflect_backward", args, 6, 3, global, NULL);
+}

@@ -18,4 +18,11 @@ cls_status cls_pad_reflect_shape(cls_shape in, int scale, int pad, cls_shape *ou
 cls_status cls_pad_reflect(cls_ctx *ctx, cls_shape in, int scale, int pad, cl_mem input,
                            cl_mem output);
 
+/* The gradient of cls_pad_reflect: grad_input[n][c][y][x] (shape in) = the sum of
+ * grad_output[n][c][oy][ox] (shape cls_pad_reflect_shape(in, scale, pad)) over every output
+ * position that reads input pixel (y, x). grad_input is overwritten, not added to; it must not
+ * alias grad_output. */
+cls_status cls_pad_reflect_backward(cls_ctx *ctx, cls_shape in, int scale, int pad,
+                                    cl_mem grad_output, cl_mem grad_input);
+
 #endif

@@ -188,6 +188,129 @@ void ref_pad_reflect(int N, int C, int H, int W, int scale, int pad, const float
                 }
 }
 
+void ref_pad_reflect_f64(int N, int C, int H, int W, int scale, int pad, const double *in,
+                         double *out)
+{
+    const int UH = H * scale, UW = W * scale, OH = UH + 2 * pad, OW = UW + 2 * pad;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int y = 0; y < OH; y++)
+                for (int x = 0; x < OW; x++) {
+                    const int sy = reflect(y - pad, UH) / scale, sx = reflect(x - pad, UW) / scale;
+                    out[at(n, c, y, x, C, OH, OW)] = in[at(n, c, sy, sx, C, H, W)];
+                }
+}
+
+/* A scatter over the output, the plainest statement of "every position that reads". */
+void ref_pad_reflect_backward_f64(int N, int C, int H, int W, int scale, int pad,
+                                  const double *grad_out, double *grad_in)
+{
+    const int UH = H * scale, UW = W * scale, OH = UH + 2 * pad, OW = UW + 2 * pad;
+    for (size_t i = 0; i < count4(N, C, H, W); i++)
+        grad_in[i] = 0.0;
+    for (int n = 0; n < N; n++)
+        for (int c = 0; c < C; c++)
+            for (int y = 0; y < OH; y++)
+                for (int x = 0; x < OW; x++) {
+                    const int sy = reflect(y - pad, UH) / scale, sx = reflect(x - pad, UW) / scale;
+                    grad_in[at(n, c, sy, sx, C, H, W)] += grad_out[at(n, c, y, x, C, OH, OW)];
+                }
+}
+
+void ref_pad_reflect_backward(int N, int C, int H, int W, int scale, int pad, const float *grad_out,
+                              float *grad_in)
+{
+    const size_t n_in = count4(N, C, H, W);
+    double *d_grad_out = dup_f64(grad_out, count4(N, C, H * scale + 2 * pad, W * scale + 2 * pad));
+    double *d_grad_in = alloc_f64(n_in);
+    ref_pad_reflect_backward_f64(N, C, H, W, scale, pad, d_grad_out, d_grad_in);
+    store_f32(grad_in, d_grad_in, n_in);
+    free(d_grad_out);
+    free(d_grad_in);
+}
+
+void ref_conv_kxk_backward_data_f64(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                                    const double *grad_out, const double *weight, double *grad_in)
+{
+    const int OH = (H - k) / stride + 1, OW = (W - k) / stride + 1;
+    for (size_t i = 0; i < count4(N, Cin, H, W); i++)
+        grad_in[i] = 0.0;
+    for (int n = 0; n < N; n++)
+        for (int co = 0; co < Cout; co++)
+            for (int y = 0; y < OH; y++)
+                for (int x = 0; x < OW; x++) {
+                    const double g = grad_out[at(n, co, y, x, Cout, OH, OW)];
+                    for (int ci = 0; ci < Cin; ci++)
+                        for (int ky = 0; ky < k; ky++)
+                            for (int kx = 0; kx < k; kx++)
+                                grad_in[at(n, ci, stride * y + ky, stride * x + kx, Cin, H, W)] +=
+                                    weight[at(co, ci, ky, kx, Cin, k, k)] * g;
+                }
+}
+
+void ref_conv_kxk_backward_weights_f64(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                                       const double *in, const double *grad_out,
+                                       double *grad_weight, double *grad_bias)
+{
+    const int OH = (H - k) / stride + 1, OW = (W - k) / stride + 1;
+    for (int co = 0; co < Cout; co++) {
+        for (int ci = 0; ci < Cin; ci++)
+            for (int ky = 0; ky < k; ky++)
+                for (int kx = 0; kx < k; kx++) {
+                    double acc = 0.0;
+                    for (int n = 0; n < N; n++)
+                        for (int y = 0; y < OH; y++)
+                            for (int x = 0; x < OW; x++)
+                                acc += grad_out[at(n, co, y, x, Cout, OH, OW)] *
+                                       in[at(n, ci, stride * y + ky, stride * x + kx, Cin, H, W)];
+                    grad_weight[at(co, ci, ky, kx, Cin, k, k)] = acc;
+                }
+        if (grad_bias) {
+            double acc = 0.0;
+            for (int n = 0; n < N; n++)
+                for (int y = 0; y < OH; y++)
+                    for (int x = 0; x < OW; x++)
+                        acc += grad_out[at(n, co, y, x, Cout, OH, OW)];
+            grad_bias[co] = acc;
+        }
+    }
+}
+
+void ref_conv_kxk_backward_data(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                                const float *grad_out, const float *weight, float *grad_in)
+{
+    const size_t n_in = count4(N, Cin, H, W);
+    double *d_grad_out =
+        dup_f64(grad_out, count4(N, Cout, (H - k) / stride + 1, (W - k) / stride + 1));
+    double *d_weight = dup_f64(weight, count4(Cout, Cin, k, k));
+    double *d_grad_in = alloc_f64(n_in);
+    ref_conv_kxk_backward_data_f64(N, Cin, H, W, Cout, k, stride, d_grad_out, d_weight, d_grad_in);
+    store_f32(grad_in, d_grad_in, n_in);
+    free(d_grad_out);
+    free(d_weight);
+    free(d_grad_in);
+}
+
+void ref_conv_kxk_backward_weights(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                                   const float *in, const float *grad_out, float *grad_weight,
+                                   float *grad_bias)
+{
+    const size_t n_w = count4(Cout, Cin, k, k);
+    double *d_in = dup_f64(in, count4(N, Cin, H, W));
+    double *d_grad_out =
+        dup_f64(grad_out, count4(N, Cout, (H - k) / stride + 1, (W - k) / stride + 1));
+    double *d_grad_weight = alloc_f64(n_w), *d_grad_bias = alloc_f64((size_t)Cout);
+    ref_conv_kxk_backward_weights_f64(N, Cin, H, W, Cout, k, stride, d_in, d_grad_out,
+                                      d_grad_weight, grad_bias ? d_grad_bias : NULL);
+    store_f32(grad_weight, d_grad_weight, n_w);
+    if (grad_bias)
+        store_f32(grad_bias, d_grad_bias, (size_t)Cout);
+    free(d_in);
+    free(d_grad_out);
+    free(d_grad_weight);
+    free(d_grad_bias);
+}
+
 void ref_instance_norm_forward_f64(int N, int C, int H, int W, const double *in,
                                    const double *weight, const double *bias, double eps, bool relu,
                                    const double *residual, double *out)
@@ -228,6 +351,74 @@ void ref_instance_norm_forward(int N, int C, int H, int W, const float *in, cons
     free(d_weight);
     free(d_bias);
     free(d_out);
+}
+
+void ref_instance_norm_backward_f64(int N, int C, int H, int W, const double *in,
+                                    const double *weight, const double *bias, double eps, bool relu,
+                                    const double *grad_out, double *grad_in, double *grad_weight,
+                                    double *grad_bias)
+{
+    const size_t hw = (size_t)H * (size_t)W;
+    double *dy = alloc_f64(hw), *xhat = alloc_f64(hw);
+    if (grad_weight)
+        for (int c = 0; c < C; c++)
+            grad_weight[c] = 0.0;
+    if (grad_bias)
+        for (int c = 0; c < C; c++)
+            grad_bias[c] = 0.0;
+    for (size_t p = 0; p < (size_t)N * (size_t)C; p++) {
+        const double *x = in + p * hw;
+        const int c = (int)(p % (size_t)C);
+        double mean = 0.0, var = 0.0;
+        for (size_t i = 0; i < hw; i++)
+            mean += x[i];
+        mean /= (double)hw;
+        for (size_t i = 0; i < hw; i++)
+            var += (x[i] - mean) * (x[i] - mean);
+        var /= (double)hw;
+        const double rstd = 1.0 / sqrt(var + eps);
+        double s1 = 0.0, s2 = 0.0;
+        for (size_t i = 0; i < hw; i++) {
+            xhat[i] = (x[i] - mean) * rstd;
+            const bool off = relu && weight[c] * xhat[i] + bias[c] <= 0.0;
+            dy[i] = off ? 0.0 : grad_out[p * hw + i];
+            s1 += dy[i];
+            s2 += dy[i] * xhat[i];
+        }
+        for (size_t i = 0; i < hw; i++)
+            grad_in[p * hw + i] =
+                weight[c] * rstd * (dy[i] - s1 / (double)hw - xhat[i] * s2 / (double)hw);
+        if (grad_weight)
+            grad_weight[c] += s2;
+        if (grad_bias)
+            grad_bias[c] += s1;
+    }
+    free(dy);
+    free(xhat);
+}
+
+void ref_instance_norm_backward(int N, int C, int H, int W, const float *in, const float *weight,
+                                const float *bias, double eps, bool relu, const float *grad_out,
+                                float *grad_in, float *grad_weight, float *grad_bias)
+{
+    const size_t n = count4(N, C, H, W);
+    double *d_in = dup_f64(in, n), *d_grad_out = dup_f64(grad_out, n);
+    double *d_weight = dup_f64(weight, (size_t)C), *d_bias = dup_f64(bias, (size_t)C);
+    double *d_grad_in = alloc_f64(n), *d_gw = alloc_f64((size_t)C), *d_gb = alloc_f64((size_t)C);
+    ref_instance_norm_backward_f64(N, C, H, W, d_in, d_weight, d_bias, eps, relu, d_grad_out,
+                                   d_grad_in, d_gw, d_gb);
+    store_f32(grad_in, d_grad_in, n);
+    if (grad_weight)
+        store_f32(grad_weight, d_gw, (size_t)C);
+    if (grad_bias)
+        store_f32(grad_bias, d_gb, (size_t)C);
+    free(d_in);
+    free(d_grad_out);
+    free(d_weight);
+    free(d_bias);
+    free(d_grad_in);
+    free(d_gw);
+    free(d_gb);
 }
 
 /* ---------------------------------------------------------------------------------------

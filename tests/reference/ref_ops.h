@@ -59,6 +59,29 @@ void ref_conv_kxk_forward_f64(int N, int Cin, int H, int W, int Cout, int k, int
  * the output is N x C x (H scale + 2 pad) x (W scale + 2 pad); pad must be smaller than
  * H scale and W scale. For the row [a b c d], scale 1 and pad 2 give [c b a b c d c b]. */
 void ref_pad_reflect(int N, int C, int H, int W, int scale, int pad, const float *in, float *out);
+void ref_pad_reflect_f64(int N, int C, int H, int W, int scale, int pad, const double *in,
+                         double *out);
+
+/* The gradient of ref_pad_reflect w.r.t. its N x C x H x W input: each input pixel gets the
+ * sum of grad_out over every output position that copies it. */
+void ref_pad_reflect_backward(int N, int C, int H, int W, int scale, int pad, const float *grad_out,
+                              float *grad_in);
+void ref_pad_reflect_backward_f64(int N, int C, int H, int W, int scale, int pad,
+                                  const double *grad_out, double *grad_in);
+
+/* The gradients of ref_conv_kxk_forward: w.r.t. its (padded) N x Cin x H x W input, with
+ * zeros where no output reads; and w.r.t. weight (Cout x Cin x k x k) and bias (Cout; may
+ * be NULL), summed over the batch. grad_out is N x Cout x OH x OW. */
+void ref_conv_kxk_backward_data(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                                const float *grad_out, const float *weight, float *grad_in);
+void ref_conv_kxk_backward_data_f64(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                                    const double *grad_out, const double *weight, double *grad_in);
+void ref_conv_kxk_backward_weights(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                                   const float *in, const float *grad_out, float *grad_weight,
+                                   float *grad_bias);
+void ref_conv_kxk_backward_weights_f64(int N, int Cin, int H, int W, int Cout, int k, int stride,
+                                       const double *in, const double *grad_out,
+                                       double *grad_weight, double *grad_bias);
 
 /* torch.nn.InstanceNorm2d(C, affine=True) in training mode: each (n, c) plane minus its mean,
  * divided by sqrt(biased variance + eps), times weight[c] plus bias[c]; then ReLU when relu
@@ -69,6 +92,17 @@ void ref_instance_norm_forward(int N, int C, int H, int W, const float *in, cons
 void ref_instance_norm_forward_f64(int N, int C, int H, int W, const double *in,
                                    const double *weight, const double *bias, double eps, bool relu,
                                    const double *residual, double *out);
+
+/* The gradients of ref_instance_norm_forward w.r.t. in (N x C x H x W), weight and bias
+ * (C each, summed over the batch; either may be NULL), given grad_out. The residual's
+ * gradient is grad_out itself and is not computed here; the ReLU mask is recomputed from in. */
+void ref_instance_norm_backward(int N, int C, int H, int W, const float *in, const float *weight,
+                                const float *bias, double eps, bool relu, const float *grad_out,
+                                float *grad_in, float *grad_weight, float *grad_bias);
+void ref_instance_norm_backward_f64(int N, int C, int H, int W, const double *in,
+                                    const double *weight, const double *bias, double eps, bool relu,
+                                    const double *grad_out, double *grad_in, double *grad_weight,
+                                    double *grad_bias);
 
 /* ---------------------------------------------------------------------------------------
  * ReLU

@@ -107,6 +107,12 @@ typedef struct op_ctx {
     int N, C, H, W, Cout; /* C is Cin for a convolution */
     const double *weight, *bias, *target;
     double norm;
+    /* Transformer layers: k x k convolution, padding, instance norm. input is the op's
+     * input when the probe varies a parameter instead. */
+    int k, stride, scale, pad;
+    double eps;
+    bool relu;
+    const double *input;
 } op_ctx;
 
 typedef void (*op_fn)(const op_ctx *c, const double *x, double *y);
@@ -166,9 +172,164 @@ static void gram_op(const op_ctx *c, const double *x, double *y)
     ref_gram_forward_f64(c->N, c->C, c->H, c->W, x, c->norm, y);
 }
 
+static void pad_op(const op_ctx *c, const double *x, double *y)
+{
+    ref_pad_reflect_f64(c->N, c->C, c->H, c->W, c->scale, c->pad, x, y);
+}
+
+static void conv_kxk_op(const op_ctx *c, const double *x, double *y)
+{
+    ref_conv_kxk_forward_f64(c->N, c->C, c->H, c->W, c->Cout, c->k, c->stride, x, c->weight,
+                             c->bias, y);
+}
+
+static void conv_kxk_weight_op(const op_ctx *c, const double *x, double *y)
+{
+    ref_conv_kxk_forward_f64(c->N, c->C, c->H, c->W, c->Cout, c->k, c->stride, c->input, x, c->bias,
+                             y);
+}
+
+static void conv_kxk_bias_op(const op_ctx *c, const double *x, double *y)
+{
+    ref_conv_kxk_forward_f64(c->N, c->C, c->H, c->W, c->Cout, c->k, c->stride, c->input, c->weight,
+                             x, y);
+}
+
+static void norm_op(const op_ctx *c, const double *x, double *y)
+{
+    ref_instance_norm_forward_f64(c->N, c->C, c->H, c->W, x, c->weight, c->bias, c->eps, c->relu,
+                                  c->target, y);
+}
+
+static void norm_weight_op(const op_ctx *c, const double *x, double *y)
+{
+    ref_instance_norm_forward_f64(c->N, c->C, c->H, c->W, c->input, x, c->bias, c->eps, c->relu,
+                                  c->target, y);
+}
+
+static void norm_bias_op(const op_ctx *c, const double *x, double *y)
+{
+    ref_instance_norm_forward_f64(c->N, c->C, c->H, c->W, c->input, c->weight, x, c->eps, c->relu,
+                                  c->target, y);
+}
+
 /* ---------------------------------------------------------------------------------------
  * Backward ops against finite differences
  * ------------------------------------------------------------------------------------- */
+
+/* Pads up to side - 1, scales 1 to 3, 1-pixel sides. */
+static void test_pad_reflect_fd(ref_rng *rng)
+{
+    const int shapes[][6] = {/* N, C, H, W, scale, pad */
+                             {2, 3, 5, 4, 1, 3}, {1, 2, 3, 7, 2, 5}, {1, 1, 2, 2, 3, 5},
+                             {2, 1, 1, 3, 2, 1}, {1, 2, 6, 5, 1, 0}, {1, 1, 4, 4, 1, 1}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const int *d = shapes[i];
+        op_ctx c = {.N = d[0], .C = d[1], .H = d[2], .W = d[3], .scale = d[4], .pad = d[5]};
+        const size_t nx = count4(c.N, c.C, c.H, c.W);
+        const size_t ny = count4(c.N, c.C, c.H * c.scale + 2 * c.pad, c.W * c.scale + 2 * c.pad);
+        double *x = vec(nx), *r = vec(ny), *grad = vec(nx);
+        ref_rng_fill_f64(rng, x, nx, -1, 1);
+        ref_rng_fill_f64(rng, r, ny, -1, 1);
+        ref_pad_reflect_backward_f64(c.N, c.C, c.H, c.W, c.scale, c.pad, r, grad);
+        char what[96];
+        snprintf(what, sizeof what, "pad_reflect backward, %dx%dx%dx%d scale %d pad %d", c.N, c.C,
+                 c.H, c.W, c.scale, c.pad);
+        check_probe(what, pad_op, &c, x, nx, r, ny, grad);
+        free(x);
+        free(r);
+        free(grad);
+    }
+}
+
+static void test_conv_kxk_fd(ref_rng *rng)
+{
+    const int shapes[][7] = {/* N, Cin, H, W, Cout, k, stride */
+                             {2, 3, 7, 6, 2, 3, 1}, {1, 2, 8, 7, 3, 3, 2},  {2, 1, 9, 10, 2, 5, 2},
+                             {1, 2, 5, 4, 3, 1, 1}, {1, 1, 11, 9, 1, 9, 1}, {1, 2, 6, 6, 2, 1, 2}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const int *d = shapes[i];
+        op_ctx c = {
+            .N = d[0], .C = d[1], .H = d[2], .W = d[3], .Cout = d[4], .k = d[5], .stride = d[6]};
+        const int OH = (c.H - c.k) / c.stride + 1, OW = (c.W - c.k) / c.stride + 1;
+        const size_t nx = count4(c.N, c.C, c.H, c.W), ny = count4(c.N, c.Cout, OH, OW);
+        const size_t nw = count4(c.Cout, c.C, c.k, c.k);
+        double *x = vec(nx), *w = vec(nw), *b = vec((size_t)c.Cout), *r = vec(ny);
+        double *grad = vec(nx), *gw = vec(nw), *gb = vec((size_t)c.Cout);
+        ref_rng_fill_f64(rng, x, nx, -1, 1);
+        ref_rng_fill_f64(rng, w, nw, -1, 1);
+        ref_rng_fill_f64(rng, b, (size_t)c.Cout, -1, 1);
+        ref_rng_fill_f64(rng, r, ny, -1, 1);
+        c.weight = w;
+        c.bias = b;
+        c.input = x;
+        ref_conv_kxk_backward_data_f64(c.N, c.C, c.H, c.W, c.Cout, c.k, c.stride, r, w, grad);
+        ref_conv_kxk_backward_weights_f64(c.N, c.C, c.H, c.W, c.Cout, c.k, c.stride, x, r, gw, gb);
+        char what[96];
+        snprintf(what, sizeof what, "conv_kxk backward_data, N=%d Cin=%d %dx%d Cout=%d k=%d s=%d",
+                 c.N, c.C, c.H, c.W, c.Cout, c.k, c.stride);
+        check_probe(what, conv_kxk_op, &c, x, nx, r, ny, grad);
+        snprintf(what, sizeof what, "conv_kxk backward weight, N=%d Cin=%d %dx%d Cout=%d k=%d s=%d",
+                 c.N, c.C, c.H, c.W, c.Cout, c.k, c.stride);
+        check_probe(what, conv_kxk_weight_op, &c, w, nw, r, ny, gw);
+        snprintf(what, sizeof what, "conv_kxk backward bias, N=%d Cin=%d %dx%d Cout=%d k=%d s=%d",
+                 c.N, c.C, c.H, c.W, c.Cout, c.k, c.stride);
+        check_probe(what, conv_kxk_bias_op, &c, b, (size_t)c.Cout, r, ny, gb);
+        free(x);
+        free(w);
+        free(b);
+        free(r);
+        free(grad);
+        free(gw);
+        free(gb);
+    }
+}
+
+/* With and without ReLU and residual (whose gradient is r itself: not the op's business). */
+static void test_instance_norm_fd(ref_rng *rng)
+{
+    const int shapes[][6] = {/* N, C, H, W, relu, residual */
+                             {2, 3, 4, 5, 0, 0},
+                             {2, 2, 3, 3, 1, 0},
+                             {1, 3, 5, 2, 0, 1},
+                             {1, 2, 1, 3, 0, 0},
+                             {2, 1, 6, 7, 1, 1}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const int *d = shapes[i];
+        op_ctx c = {.N = d[0], .C = d[1], .H = d[2], .W = d[3], .relu = d[4], .eps = 1e-5};
+        const size_t nx = count4(c.N, c.C, c.H, c.W);
+        double *x = vec(nx), *w = vec((size_t)c.C), *b = vec((size_t)c.C), *r = vec(nx);
+        double *res = vec(nx), *grad = vec(nx), *gw = vec((size_t)c.C), *gb = vec((size_t)c.C);
+        ref_rng_fill_f64(rng, x, nx, -2, 2);
+        ref_rng_fill_f64(rng, w, (size_t)c.C, -2, 2);
+        ref_rng_fill_f64(rng, b, (size_t)c.C, -1, 1);
+        ref_rng_fill_f64(rng, r, nx, -1, 1);
+        ref_rng_fill_f64(rng, res, nx, -1, 1);
+        c.weight = w;
+        c.bias = b;
+        c.input = x;
+        c.target = d[5] ? res : NULL;
+        ref_instance_norm_backward_f64(c.N, c.C, c.H, c.W, x, w, b, c.eps, c.relu, r, grad, gw, gb);
+        char what[96];
+        snprintf(what, sizeof what, "instance_norm backward_data, %dx%dx%dx%d%s%s", c.N, c.C, c.H,
+                 c.W, c.relu ? " relu" : "", d[5] ? " residual" : "");
+        check_probe(what, norm_op, &c, x, nx, r, nx, grad);
+        snprintf(what, sizeof what, "instance_norm backward weight, %dx%dx%dx%d%s%s", c.N, c.C, c.H,
+                 c.W, c.relu ? " relu" : "", d[5] ? " residual" : "");
+        check_probe(what, norm_weight_op, &c, w, (size_t)c.C, r, nx, gw);
+        snprintf(what, sizeof what, "instance_norm backward bias, %dx%dx%dx%d%s%s", c.N, c.C, c.H,
+                 c.W, c.relu ? " relu" : "", d[5] ? " residual" : "");
+        check_probe(what, norm_bias_op, &c, b, (size_t)c.C, r, nx, gb);
+        free(x);
+        free(w);
+        free(b);
+        free(r);
+        free(res);
+        free(grad);
+        free(gw);
+        free(gb);
+    }
+}
 
 static void test_conv_fd(ref_rng *rng)
 {
@@ -1049,6 +1210,9 @@ int main(int argc, char **argv)
     test_gram_fd(&rng);
     test_losses_fd(&rng);
     test_chain_fd(&rng);
+    test_pad_reflect_fd(&rng);
+    test_conv_kxk_fd(&rng);
+    test_instance_norm_fd(&rng);
 
     section("hand-checked cases", &worst_other);
     test_conv_known();
