@@ -374,6 +374,20 @@ typedef enum cls_normalization {
     CLS_NORMALIZATION_PAPER = 1,
 } cls_normalization;
 
+/* Colour matching of the style images to the content image, before the run (Gatys et al.
+ * 2017, "Controlling Perceptual Factors in Neural Style Transfer"): the style's colours
+ * become the content's, so the result keeps the content's palette while the style's
+ * textures are transferred. --original-colors does the like on the output instead. */
+typedef enum cls_color_match {
+    CLS_COLOR_MATCH_NONE = 0,
+    /* The affine map x -> A (x - mu_s) + mu_c on RGB pixels, A = Sigma_c^(1/2) Sigma_s^(-1/2)
+     * (symmetric square roots): the style gets the content's RGB mean and covariance. */
+    CLS_COLOR_MATCH_MEAN_COV = 1,
+    /* Per channel, exact histogram matching: the style's values in sorted order (ties by
+     * pixel index) get the content's quantiles at (rank + 0.5) / style pixels. */
+    CLS_COLOR_MATCH_HISTOGRAM = 2,
+} cls_color_match;
+
 typedef struct cls_transfer cls_transfer;
 
 /* Passed to the progress callback after every iteration. Losses are weighted, so
@@ -422,6 +436,16 @@ typedef struct cls_transfer_params {
     void *progress_user;
     cls_cancel_fn cancel;            /* NULL: only the progress callback can stop a run */
     void *cancel_user;
+    /* Match the style images' colours to the content's before the targets are computed
+     * (cls_image_match_colors on copies; the caller's images are not changed). With
+     * CLS_INIT_STYLE the run starts from the matched first style image. (none) */
+    cls_color_match color_match;
+    /* neural-style's -normalize_gradients: each content and style loss layer's gradient is
+     * divided by its L1 norm + 1e-8 before the layer's weight applies (the TV term is not
+     * normalised). The gradient is then no longer the loss's, so a strong-Wolfe line search
+     * would fail: allowed only with CLS_OPTIMIZER_ADAM or line_search false, otherwise
+     * cls_transfer_run returns CLS_ERR_INVALID_ARGUMENT. (false) */
+    bool normalize_gradients;
 } cls_transfer_params;
 
 /* The defaults above: the settings of gordicaleksa/pytorch-neural-style-transfer. */
@@ -470,6 +494,13 @@ cls_status cls_transfer_current_image(cls_transfer *run, cls_image *out);
 /* Gives image the colours of content (same size): image's luminance with content's chroma
  * (YCbCr), so only the style's textures and strokes are transferred. */
 cls_status cls_image_original_colors(const cls_image *content, cls_image *image);
+
+/* Gives style the colours of content (any sizes) in place, as described at cls_color_match:
+ * the matched values are clamped to 0..255. Mean-cov clamps the covariances' eigenvalues
+ * at 1e-5 of the largest (and at least 1e-8), so a flat or grey image gives a finite map.
+ * CLS_COLOR_MATCH_NONE leaves style as it is. CLS_ERR_INVALID_ARGUMENT for a missing image
+ * or an unknown method; CLS_ERR_OUT_OF_HOST_MEMORY. */
+cls_status cls_image_match_colors(const cls_image *content, cls_color_match how, cls_image *style);
 
 /* ---------------------------------------------------------------------------------------
  * Fast style (Johnson et al., "Perceptual Losses for Real-Time Style Transfer"): a trained

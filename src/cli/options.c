@@ -29,6 +29,8 @@ enum {
     OPT_SEED,
     OPT_ORIGINAL_COLORS,
     OPT_NORMALIZATION,
+    OPT_COLOR_MATCH,
+    OPT_NORMALIZE_GRADIENTS,
     OPT_PRINT_EVERY,
     OPT_SAVE_EVERY,
     OPT_LOG,
@@ -64,6 +66,8 @@ static const struct option long_options[] = {
     {"seed", required_argument, NULL, OPT_SEED},
     {"original-colors", no_argument, NULL, OPT_ORIGINAL_COLORS},
     {"normalization", required_argument, NULL, OPT_NORMALIZATION},
+    {"color-match", required_argument, NULL, OPT_COLOR_MATCH},
+    {"normalize-gradients", no_argument, NULL, OPT_NORMALIZE_GRADIENTS},
     {"print-every", required_argument, NULL, OPT_PRINT_EVERY},
     {"save-every", required_argument, NULL, OPT_SAVE_EVERY},
     {"log", required_argument, NULL, OPT_LOG},
@@ -94,6 +98,8 @@ void cls_cli_print_help(FILE *out)
           "      --size N                 longest side of the result in pixels (512)\n"
           "      --style-scale X          style images are resized to size * X (1.0)\n"
           "      --original-colors        keep the content's colours (transfer luminance only)\n"
+          "      --color-match none|mean-cov|histogram  give the style images the content's\n"
+          "                               colours before the run (none)\n"
           "      --output-depth 8|16      PNG bits per channel (8)\n"
           "      --jpeg-quality N         1..100 (95)\n"
           "      --max-pixels N           refuse larger input images (100000000)\n"
@@ -123,6 +129,9 @@ void cls_cli_print_help(FILE *out)
           "      --style-layer-weights W[,W...]  one per style layer (default: equal)\n"
           "      --pooling max|avg        (max)\n"
           "      --normalization default|paper  loss normalisation (default)\n"
+          "      --normalize-gradients    each loss layer's gradient to unit L1 norm before\n"
+          "                               its weight (neural-style's); needs --optimizer adam\n"
+          "                               or --line-search none\n"
           "\n"
           "Feedback:\n"
           "      --print-every N          a progress line every N iterations (50)\n"
@@ -273,6 +282,7 @@ static int value_option(cls_cli_options *o, int id, const char *flag, const char
     static const char *const searches[] = {"strong-wolfe", "none"};
     static const char *const poolings[] = {"max", "avg"};
     static const char *const normalizations[] = {"default", "paper"};
+    static const char *const color_matches[] = {"none", "mean-cov", "histogram"};
     cls_transfer_params *p = &o->params;
     int choice = 0, rc = CLS_EXIT_OK;
     long long big = 0;
@@ -320,6 +330,10 @@ static int value_option(cls_cli_options *o, int id, const char *flag, const char
         rc = choose(flag, v, normalizations, 2, &choice);
         p->normalization = choice;
         break;
+    case OPT_COLOR_MATCH:
+        rc = choose(flag, v, color_matches, 3, &choice);
+        p->color_match = (cls_color_match)choice;
+        break;
     case OPT_STYLE_BLEND:
         if (!parse_list(v, o->blend, CLS_CLI_MAX_STYLES, &o->blend_count))
             return usage("%s needs numbers >= 0 separated by commas, got \"%s\"", flag, v);
@@ -363,6 +377,10 @@ static int check_consistency(cls_cli_options *o)
                              &list) != CLS_OK)
         return usage("%s", cls_last_error());
     const cls_transfer_params *p = &o->params;
+    if (p->normalize_gradients && p->optimizer == CLS_OPTIMIZER_LBFGS && p->line_search)
+        return usage("--normalize-gradients needs --optimizer adam or --line-search none: the "
+                     "normalised gradient is not the loss's, so the strong-Wolfe line search "
+                     "would reject its steps");
     if (cls_layer_list_parse(CLS_VGG19, p->style_layers, p->style_layer_weights,
                              p->style_layer_weights ? p->style_layer_weight_count : 0,
                              "--style-layers", &list) != CLS_OK)
@@ -403,6 +421,7 @@ int cls_cli_parse(int argc, char **argv, cls_cli_options *o, bool *done)
         case OPT_CONTENT_LAYERS: o->params.content_layers = optarg; break;
         case OPT_STYLE_LAYERS: o->params.style_layers = optarg; break;
         case OPT_ORIGINAL_COLORS: o->original_colors = true; break;
+        case OPT_NORMALIZE_GRADIENTS: o->params.normalize_gradients = true; break;
         case OPT_LOG: o->log_path = optarg; break;
         case OPT_VERSION:
             printf("clstyle %s\n", cls_version());

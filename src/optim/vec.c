@@ -82,8 +82,14 @@ fail:
 
 cls_status cls_vec_asum(cls_vec_space *v, cl_mem a, double *out)
 {
+    return cls_vec_asum_count(v, v->n, a, out);
+}
+
+cls_status cls_vec_asum_count(cls_vec_space *v, size_t count, cl_mem a, double *out)
+{
     cls_status status = CLS_OK;
-    CLS_CHECK_BLAS(CLBlastSasum(v->n, v->result, 0, a, 0, 1, &v->ctx->queue, NULL), "CLBlastSasum");
+    CLS_CHECK_BLAS(CLBlastSasum(count, v->result, 0, a, 0, 1, &v->ctx->queue, NULL),
+                   "CLBlastSasum");
     CLS_TRY(read_scalar(v, out));
 fail:
     return status;

@@ -8,9 +8,11 @@
 #include <string.h>
 
 /* Coefficients of one squared-difference loss: value = value_scale * sum (x - t)^2 and
- * grad += grad_coef * (x - t). */
+ * grad += grad_coef * (x - t), grad_coef = weight * unit_coef (unit_coef: the gradient of the
+ * unweighted value, which normalize_gradients normalises before weighing). */
 typedef struct sqdiff_coef {
-    float value_scale, grad_coef;
+    float value_scale, grad_coef, unit_coef;
+    double weight;
 } sqdiff_coef;
 
 static sqdiff_coef content_coef(const cls_transfer *run, int i, cls_shape s)
@@ -18,8 +20,9 @@ static sqdiff_coef content_coef(const cls_transfer *run, int i, cls_shape s)
     const double weight = run->params.content_weight * run->content_layers.weight[i];
     const double count = (double)cls_shape_count(s);
     if (run->params.normalization == CLS_NORMALIZATION_PAPER)
-        return (sqdiff_coef){0.5f, (float)weight}; /* 1/2 sum (F - P)^2 */
-    return (sqdiff_coef){(float)(1.0 / count), (float)(weight * 2.0 / count)};
+        return (sqdiff_coef){0.5f, (float)weight, 1.0f, weight}; /* 1/2 sum (F - P)^2 */
+    return (sqdiff_coef){(float)(1.0 / count), (float)(weight * 2.0 / count), (float)(2.0 / count),
+                         weight};
 }
 
 static sqdiff_coef style_coef(const cls_transfer *run, int i, cls_shape s)
@@ -27,9 +30,10 @@ static sqdiff_coef style_coef(const cls_transfer *run, int i, cls_shape s)
     const double weight = run->params.style_weight * run->style_layers.weight[i];
     if (run->params.normalization == CLS_NORMALIZATION_PAPER) {
         const double n = s.c, m = (double)s.h * s.w, norm = 4.0 * n * n * m * m;
-        return (sqdiff_coef){(float)(1.0 / norm), (float)(weight * 2.0 / norm)};
+        return (sqdiff_coef){(float)(1.0 / norm), (float)(weight * 2.0 / norm), (float)(2.0 / norm),
+                             weight};
     }
-    return (sqdiff_coef){1.0f, (float)(weight * 2.0)};
+    return (sqdiff_coef){1.0f, (float)(weight * 2.0), 2.0f, weight};
 }
 
 float cls_gram_scale(const cls_transfer *run, cls_shape s)
@@ -41,9 +45,18 @@ float cls_gram_scale(const cls_transfer *run, cls_shape s)
 
 static cls_status content_loss(cls_transfer *run, int i, cl_mem tap, cl_mem grad, cls_shape s)
 {
+    cls_status status = CLS_OK;
     const sqdiff_coef k = content_coef(run, i, s);
-    return cls_loss_sqdiff(run->ctx, cls_shape_count(s), tap, run->content[i].target, k.value_scale,
-                           k.grad_coef, grad, run->losses, i);
+    const size_t count = cls_shape_count(s);
+    if (!run->params.normalize_gradients)
+        return cls_loss_sqdiff(run->ctx, count, tap, run->content[i].target, k.value_scale,
+                               k.grad_coef, grad, run->losses, i);
+    CLS_TRY(cls_fill(run->ctx, count, 0.0f, run->layer_grad));
+    CLS_TRY(cls_loss_sqdiff(run->ctx, count, tap, run->content[i].target, k.value_scale,
+                            k.unit_coef, run->layer_grad, run->losses, i));
+    CLS_TRY(cls_grad_norm_add(run, count, k.weight, grad));
+fail:
+    return status;
 }
 
 static cls_status style_loss(cls_transfer *run, int i, cl_mem tap, cl_mem grad, cls_shape s)
@@ -53,11 +66,16 @@ static cls_status style_loss(cls_transfer *run, int i, cl_mem tap, cl_mem grad, 
     const size_t cc = (size_t)s.c * (size_t)s.c;
     const float scale = cls_gram_scale(run, s);
     const sqdiff_coef k = style_coef(run, i, s);
+    const bool normalize = run->params.normalize_gradients;
     CLS_TRY(cls_gram_forward(run->ctx, s, tap, scale, slot->gram));
     CLS_TRY(cls_fill(run->ctx, cc, 0.0f, slot->grad_gram));
-    CLS_TRY(cls_loss_sqdiff(run->ctx, cc, slot->gram, slot->target, k.value_scale, k.grad_coef,
-                            slot->grad_gram, run->losses, run->content_layers.count + i));
-    CLS_TRY(cls_gram_backward(run->ctx, s, tap, slot->grad_gram, scale, true, grad));
+    CLS_TRY(cls_loss_sqdiff(run->ctx, cc, slot->gram, slot->target, k.value_scale,
+                            normalize ? k.unit_coef : k.grad_coef, slot->grad_gram, run->losses,
+                            run->content_layers.count + i));
+    if (!normalize)
+        return cls_gram_backward(run->ctx, s, tap, slot->grad_gram, scale, true, grad);
+    CLS_TRY(cls_gram_backward(run->ctx, s, tap, slot->grad_gram, scale, false, run->layer_grad));
+    CLS_TRY(cls_grad_norm_add(run, cls_shape_count(s), k.weight, grad));
 fail:
     return status;
 }

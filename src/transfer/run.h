@@ -4,6 +4,7 @@
 #define CLS_TRANSFER_RUN_H
 
 #include "net/net.h"
+#include "optim/vec.h"
 #include "transfer/layers.h"
 
 /* Losses of one evaluation, weighted. */
@@ -43,10 +44,23 @@ struct cls_transfer {
     cl_mem losses; /* one float per content layer, per style layer, and tv */
     float *losses_host;
 
+    /* normalize_gradients: one loss layer's own gradient, before it is normalised and
+     * added, and the vector space its L1 norm is taken in */
+    cl_mem layer_grad;
+    cls_vec_space norm_space;
+
     cls_loss_terms terms[CLS_TERMS_RING]; /* by evaluation number, modulo the ring */
     double start;
     size_t device_bytes;
 };
+
+/* Everything cls_transfer_run does before the optimiser: inputs checked, style images
+ * colour-matched, buffers, targets and the start image (in x). Close with
+ * cls_transfer_close; the tests evaluate the objective of an open run. */
+cls_status cls_transfer_open(cls_ctx *ctx, cls_model *model, const cls_image *content,
+                             const cls_image *styles, int style_count, const double *blend_weights,
+                             const cls_transfer_params *params, cls_transfer **out);
+void cls_transfer_close(cls_transfer *run); /* NULL is a no-op */
 
 /* The style targets: each style layer's Gram matrices, blended over the style images
  * (blend: one weight per image, normalised here; NULL for equal). Each style image gets a
@@ -66,6 +80,17 @@ float cls_gram_scale(const cls_transfer *run, cls_shape s);
 /* The scratch the style layers' Gram matrices take (cls_gram_scratch_bytes) for an image of
  * height x width: the net's plan counts it (cls_net_config.work_scratch). */
 size_t cls_run_gram_scratch_bytes(const cls_transfer *run, int height, int width);
+
+/* normalize_gradients' buffers, sized for the largest content or style tap of run->net:
+ * `elements` floats (and the norm's scalars). *bytes (may be NULL): the device bytes. */
+cls_status cls_grad_norm_allocate(cls_transfer *run, size_t elements, size_t *bytes);
+void cls_grad_norm_release(cls_transfer *run);
+
+/* Device bytes cls_grad_norm_allocate takes for `elements` floats. */
+size_t cls_grad_norm_bytes(const cls_ctx *ctx, size_t elements);
+
+/* grad += weight * g / (|g|_1 + 1e-8), g the first count floats of run->layer_grad. */
+cls_status cls_grad_norm_add(cls_transfer *run, size_t count, double weight, cl_mem grad);
 
 /* The objective the optimisers minimise: f(x) and its gradient. */
 cls_status cls_transfer_evaluate(void *run, cl_mem x, cl_mem grad, int eval, double *loss);

@@ -5,6 +5,7 @@
 #include "optim/lbfgs.h"
 #include "optim/vec.h"
 #include "runtime/launch.h"
+#include "transfer/color_match.h"
 #include "transfer/image_tensor.h"
 #include "transfer/run.h"
 
@@ -46,6 +47,16 @@ static cls_status check_params(const cls_transfer_params *p)
         if (!isfinite(numbers[i]) || numbers[i] < 0.0)
             return cls_error(CLS_ERR_INVALID_ARGUMENT, "%s must be a finite number >= 0, got %g",
                              names[i], numbers[i]);
+    if (p->color_match != CLS_COLOR_MATCH_NONE && p->color_match != CLS_COLOR_MATCH_MEAN_COV &&
+        p->color_match != CLS_COLOR_MATCH_HISTOGRAM)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "unknown colour matching method %d",
+                         (int)p->color_match);
+    /* Normalised gradients are not the loss's gradient, so the strong-Wolfe conditions,
+     * which compare the two, would reject every step. */
+    if (p->normalize_gradients && p->optimizer == CLS_OPTIMIZER_LBFGS && p->line_search)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT,
+                         "normalized gradients do not fit the strong-Wolfe line search, which "
+                         "needs the loss's own gradient: use Adam or L-BFGS without line search");
     return CLS_OK;
 }
 
@@ -132,6 +143,11 @@ static size_t optimizer_bytes(const cls_ctx *ctx, const cls_transfer_params *p, 
     return cls_lbfgs_bytes(n, &lp) + cls_vec_space_bytes(ctx, n);
 }
 
+static size_t larger(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
 static size_t content_target_bytes(const cls_transfer *run, int layer)
 {
     return cls_shape_count(layer_output_shape(run, layer, run->height, run->width)) * sizeof(float);
@@ -175,10 +191,31 @@ fail:
     return status;
 }
 
+/* normalize_gradients' buffers, the size of the largest content or style tap. */
+static cls_status allocate_grad_norm(cls_transfer *run)
+{
+    cls_status status = CLS_OK;
+    size_t largest = 0, bytes = 0;
+    const cls_layer_list *lists[2] = {&run->content_layers, &run->style_layers};
+    for (int l = 0; l < 2; l++) {
+        for (int i = 0; i < lists[l]->count; i++) {
+            cl_mem tap;
+            cls_shape s;
+            CLS_TRY(cls_net_tap(run->net, lists[l]->index[i], &tap, &s));
+            largest = larger(largest, cls_shape_count(s));
+        }
+    }
+    CLS_TRY(cls_grad_norm_allocate(run, largest, &bytes));
+    run->device_bytes += bytes;
+fail:
+    return status;
+}
+
 static void destroy_run(cls_transfer *run)
 {
     if (!run)
         return;
+    cls_grad_norm_release(run);
     for (int i = 0; i < CLS_MAX_LAYER_LIST; i++) {
         cl_mem all[] = {run->content[i].target, run->style[i].target, run->style[i].gram,
                         run->style[i].grad_gram};
@@ -237,8 +274,15 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
         slots += 3 * cc;
         gram_backward = cc > gram_backward ? cc : gram_backward;
     }
-    for (int i = 0; i < run->content_layers.count; i++)
+    size_t largest_tap = 0; /* normalize_gradients' per-layer gradient */
+    for (int i = 0; i < run->content_layers.count; i++) {
         slots += content_target_bytes(run, run->content[i].layer);
+        largest_tap = larger(largest_tap, content_target_bytes(run, run->content[i].layer));
+    }
+    for (int i = 0; i < run->style_layers.count; i++)
+        largest_tap = larger(largest_tap, content_target_bytes(run, run->style[i].layer));
+    if (params->normalize_gradients)
+        slots += cls_grad_norm_bytes(model->ctx, largest_tap / sizeof(float));
     /* Style images are processed (and their networks freed) before the optimiser starts. */
     const size_t optimising = net + optimizer_bytes(model->ctx, params, run->n);
     *bytes = derived + slots + gram_backward + (style_net > optimising ? style_net : optimising);
@@ -420,6 +464,8 @@ static cls_status prepare(cls_transfer *run, const cls_image *content, const cls
     CLS_TRY(cls_net_create(run->model, &config, &run->net));
     run->device_bytes += cls_net_device_bytes(run->net);
     CLS_TRY(allocate_content_targets(run));
+    if (run->params.normalize_gradients)
+        CLS_TRY(allocate_grad_norm(run));
     CLS_TRY(cls_image_to_tensor(run->ctx, content, run->x));
     CLS_TRY(cls_content_targets(run, run->x));
     CLS_TRY(cls_transfer_poll_cancel(run));
@@ -447,6 +493,41 @@ static void fill_result(const cls_transfer *run, const cls_optim_result *r,
                                     .seconds = cls_now_seconds() - run->start};
 }
 
+cls_status cls_transfer_open(cls_ctx *ctx, cls_model *model, const cls_image *content,
+                             const cls_image *styles, int style_count, const double *blend_weights,
+                             const cls_transfer_params *params, cls_transfer **out)
+{
+    cls_status status = CLS_OK;
+    cls_image *matched = NULL; /* the style images with the content's colours */
+    cls_transfer *run = NULL;
+    *out = NULL;
+    CLS_TRY(check_inputs(content, styles, style_count, blend_weights, params));
+    if (params->color_match != CLS_COLOR_MATCH_NONE) {
+        CLS_TRY(cls_styles_matched(content, params->color_match, styles, style_count, &matched));
+        styles = matched;
+    }
+    run = calloc(1, sizeof *run);
+    CLS_CHECK_ALLOC(run, "a transfer");
+    *run = (cls_transfer){.ctx = ctx,
+                          .model = model,
+                          .params = *params,
+                          .width = content->width,
+                          .height = content->height,
+                          .n = (size_t)3 * content->width * content->height};
+    CLS_TRY(prepare(run, content, styles, style_count, blend_weights));
+    *out = run;
+    run = NULL;
+fail:
+    destroy_run(run);
+    cls_styles_free(matched, style_count);
+    return status;
+}
+
+void cls_transfer_close(cls_transfer *run)
+{
+    destroy_run(run);
+}
+
 cls_status cls_transfer_run(cls_ctx *ctx, cls_model *model, const cls_image *content,
                             const cls_image *styles, int style_count, const double *blend_weights,
                             const cls_transfer_params *params_in, cls_image *output,
@@ -456,24 +537,15 @@ cls_status cls_transfer_run(cls_ctx *ctx, cls_model *model, const cls_image *con
     cls_transfer_params params = params_in ? *params_in : cls_transfer_params_default();
     cls_optim_result r = {0};
     cls_transfer_result ignored;
+    cls_transfer *run = NULL;
     result = result ? result : &ignored;
     memset(output, 0, sizeof *output);
     memset(result, 0, sizeof *result);
-    CLS_TRY(check_inputs(content, styles, style_count, blend_weights, &params));
-    cls_transfer *run = calloc(1, sizeof *run);
-    CLS_CHECK_ALLOC(run, "a transfer");
-    *run = (cls_transfer){.ctx = ctx,
-                          .model = model,
-                          .params = params,
-                          .width = content->width,
-                          .height = content->height,
-                          .n = (size_t)3 * content->width * content->height};
-    status = prepare(run, content, styles, style_count, blend_weights);
-    if (status == CLS_OK) {
-        run->start = cls_now_seconds();
-        status = optimise(run, &r);
-        fill_result(run, &r, result);
-    }
+    CLS_TRY(
+        cls_transfer_open(ctx, model, content, styles, style_count, blend_weights, &params, &run));
+    run->start = cls_now_seconds();
+    status = optimise(run, &r);
+    fill_result(run, &r, result);
     /* On success the optimised image; when the loss blew up, the last finite one. */
     if (status == CLS_OK || status == CLS_ERR_NOT_FINITE) {
         cls_status failure = status;
@@ -487,8 +559,8 @@ cls_status cls_transfer_run(cls_ctx *ctx, cls_model *model, const cls_image *con
         if (status != CLS_OK && failure == CLS_OK)
             cls_image_free(output);
     }
-    destroy_run(run);
 fail:
+    destroy_run(run);
     return status;
 }
 

@@ -57,12 +57,20 @@ def usage_errors(tmp):
         (["--seed", "-3"], "--seed"), (["--max-pixels", "0"], "--max-pixels"),
         (["--print-every", "x"], "--print-every"), (["--bogus"], "--bogus"),
         (["--init"], "--init"),
+        (["--color-match", "x"], "--color-match"),
+        # the default strong-Wolfe search needs the loss's own gradient
+        (["--normalize-gradients"], "--normalize-gradients"),
+        (["--normalize-gradients", "--optimizer", "lbfgs", "--line-search", "strong-wolfe"],
+         "--normalize-gradients"),
     ]
     for extra, flag in cases:
         r = run(*base(out), *extra)
         check("usage error %s names %s" % (" ".join(extra), flag),
               r.returncode == 2 and flag in r.stderr and "clstyle: error:" in r.stderr
               and not os.path.exists(out), r)
+    r = run(*base(out), "--normalize-gradients")
+    check("--normalize-gradients with the strong-Wolfe search says why",
+          r.returncode == 2 and "line search" in r.stderr and "adam" in r.stderr, r)
     r = run("-s", STYLE, "-o", out)
     check("missing -c is a usage error", r.returncode == 2 and "--content" in r.stderr, r)
     r = run("-c", CONTENT, "-o", out)
@@ -106,6 +114,16 @@ def outputs(tmp):
                   "--style-layer-weights", "2,1", "-q"))
     check("two style images with blend weights, init style, paper normalisation",
           r.returncode == 0 and png_info(os.path.join(tmp, "multi.png")), r)
+    for mode in ("mean-cov", "histogram", "none"):
+        path = os.path.join(tmp, "match-%s.png" % mode)
+        r = run(*base(path, "--color-match", mode, "--iterations", "2", "-q"))
+        check("--color-match %s exits 0 and writes the image" % mode,
+              r.returncode == 0 and png_info(path) is not None, r)
+    for extra in (["--optimizer", "adam"], ["--line-search", "none"]):
+        path = os.path.join(tmp, "normalized.png")
+        r = run(*base(path, "--normalize-gradients", "--iterations", "2", "-q", *extra))
+        check("--normalize-gradients with %s exits 0 and writes the image" % " ".join(extra),
+              r.returncode == 0 and png_info(path) is not None, r)
 
 
 def info_command(tmp):
