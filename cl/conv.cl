@@ -4,7 +4,11 @@
 
 // Products are added as a * b + c, which the compiler contracts to a fused multiply-add where
 // the device has one; mad() is a separate multiply and add in PoCL (see cl/conv_kxk.cl).
+#ifdef CLS_NO_FMA /* CLSTYLE_NO_FMA=1: see runtime/tunables.h */
+#pragma OPENCL FP_CONTRACT OFF
+#else
 #pragma OPENCL FP_CONTRACT ON
+#endif
 
 // Output channels per work-item: each input value loaded is reused this many times.
 #ifndef CONV_COUT_TILE

@@ -13,7 +13,11 @@
 // where the device has one (FP_CONTRACT is on by default in OpenCL C); mad() is a separate
 // multiply and add in PoCL, half the speed, and fma() is slow where there is no hardware
 // for it.
+#ifdef CLS_NO_FMA /* CLSTYLE_NO_FMA=1: see runtime/tunables.h */
+#pragma OPENCL FP_CONTRACT OFF
+#else
 #pragma OPENCL FP_CONTRACT ON
+#endif
 
 // The private copy of a row's end, for a work-item whose outputs run past the row: enough
 // for every kernel with k up to 9.

@@ -17,7 +17,11 @@
 
 // Products are added as a * b + c, which the compiler contracts to a fused multiply-add where
 // the device has one; mad() is a separate multiply and add in PoCL (see cl/conv_kxk.cl).
+#ifdef CLS_NO_FMA /* CLSTYLE_NO_FMA=1: see runtime/tunables.h */
+#pragma OPENCL FP_CONTRACT OFF
+#else
 #pragma OPENCL FP_CONTRACT ON
+#endif
 
 #ifndef WINO_GEMM_ROWS
 #define WINO_GEMM_ROWS 16

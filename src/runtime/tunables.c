@@ -87,6 +87,8 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
         t.wino_clblast = true;
     else if (gemm && strcmp(gemm, "kernel") == 0)
         t.wino_clblast = false;
+    const char *no_fma = getenv("CLSTYLE_NO_FMA");
+    t.fused_multiply_add = !(no_fma && strcmp(no_fma, "1") == 0);
     return t;
 }
 
@@ -106,6 +108,7 @@ void cls_tunables_prelude(const cls_tunables *t, char *buf, size_t size)
 {
     snprintf(buf, size,
              "#define CONV_COUT_TILE %d\n#define REDUCE_GROUP %d\n"
-             "#define WINO_GEMM_ROWS %d\n",
-             t->conv_cout_tile, t->reduce_group, t->wino_gemm_rows);
+             "#define WINO_GEMM_ROWS %d\n%s",
+             t->conv_cout_tile, t->reduce_group, t->wino_gemm_rows,
+             t->fused_multiply_add ? "" : "#define CLS_NO_FMA 1\n");
 }

@@ -44,6 +44,10 @@ typedef struct cls_tunables {
     int norm_min_part;
     int norm_max_parts;
     bool norm_blocked;
+
+    /* Kernels may fuse a * b + c into one instruction (FP_CONTRACT). $CLSTYLE_NO_FMA=1 turns
+     * it off: valgrind emulates each fused instruction by a call, several times slower. */
+    bool fused_multiply_add;
 } cls_tunables;
 
 cls_tunables cls_tunables_for(const cls_device_info *device);
