@@ -3,6 +3,7 @@
 #include "runtime/launch.h"
 
 #include <math.h>
+#include <stdio.h>
 
 /* How many parts (one work-group each) every plane of `count` elements is split into: enough
  * to give the device's compute units a few groups each, a function of the shape and the
@@ -21,19 +22,26 @@ static int norm_parts(const cls_ctx *ctx, size_t planes, size_t count)
     return parts < 1 ? 1 : (int)parts;
 }
 
-cls_status cls_instance_norm_forward(cls_ctx *ctx, const cls_instance_norm_args *args)
+/* The op's shape, and that its region fits the input's planes; errors name op. */
+static cls_status check_view(cls_shape s, cls_plane_view v, const char *op)
 {
-    const cls_shape s = args->shape;
-    const cls_plane_view v = args->view;
-    cls_status status = cls_shape_check(s, "instance_norm");
+    cls_status status = cls_shape_check(s, op);
     if (status != CLS_OK)
         return status;
     if (v.y0 < 0 || v.x0 < 0 || v.plane_h < 1 || v.plane_w < 1 || v.y0 > v.plane_h - s.h ||
         v.x0 > v.plane_w - s.w)
-        return cls_error(CLS_ERR_SHAPE,
-                         "instance_norm: a %dx%d region at (%d, %d) does not fit %dx%d planes", s.h,
-                         s.w, v.y0, v.x0, v.plane_h, v.plane_w);
-    status = cls_shape_check((cls_shape){s.n, s.c, v.plane_h, v.plane_w}, "instance_norm input");
+        return cls_error(CLS_ERR_SHAPE, "%s: a %dx%d region at (%d, %d) does not fit %dx%d planes",
+                         op, s.h, s.w, v.y0, v.x0, v.plane_h, v.plane_w);
+    char input[64];
+    snprintf(input, sizeof input, "%s input", op);
+    return cls_shape_check((cls_shape){s.n, s.c, v.plane_h, v.plane_w}, input);
+}
+
+cls_status cls_instance_norm_forward(cls_ctx *ctx, const cls_instance_norm_args *args)
+{
+    const cls_shape s = args->shape;
+    const cls_plane_view v = args->view;
+    cls_status status = check_view(s, v, "instance_norm");
     if (status != CLS_OK)
         return status;
     if (!(args->eps >= 0.0f) || !isfinite(args->eps))
@@ -100,17 +108,7 @@ cls_status cls_instance_norm_backward(cls_ctx *ctx, const cls_instance_norm_back
 {
     const cls_shape s = args->shape;
     const cls_plane_view v = args->view;
-    cls_status status = cls_shape_check(s, "instance_norm_backward");
-    if (status != CLS_OK)
-        return status;
-    if (v.y0 < 0 || v.x0 < 0 || v.plane_h < 1 || v.plane_w < 1 || v.y0 > v.plane_h - s.h ||
-        v.x0 > v.plane_w - s.w)
-        return cls_error(CLS_ERR_SHAPE,
-                         "instance_norm_backward: a %dx%d region at (%d, %d) does not fit %dx%d "
-                         "planes",
-                         s.h, s.w, v.y0, v.x0, v.plane_h, v.plane_w);
-    status = cls_shape_check((cls_shape){s.n, s.c, v.plane_h, v.plane_w},
-                             "instance_norm_backward input");
+    cls_status status = check_view(s, v, "instance_norm_backward");
     if (status != CLS_OK)
         return status;
     if (!args->stats || (args->relu && !args->output))
