@@ -187,6 +187,16 @@ typedef struct cls_ctx_params {
     /* Do not apply the CLBlast parameters `clstyle tune` stored for the device (in the
      * cache directory above). Also set by $CLSTYLE_NO_BLAS_TUNING=1. */
     bool no_blas_tuning;
+    /* Same input, same image, on any machine with this OpenCL implementation and device:
+     * every choice that changes the summation order comes from fixed rules on the device's
+     * properties, never from timings. The 3x3 convolution algorithm of each layer is the
+     * device rule's (cls_transfer_choose_algorithms times nothing, stored choices are not
+     * read), and no tuned CLBlast parameters are applied (implies no_blas_tuning). Also
+     * set by $CLSTYLE_REPRODUCIBLE=1. Without it a first run times both convolution
+     * algorithms per layer shape and keeps the faster: reruns on that cache give the same
+     * image, but a fresh cache may choose otherwise, and L-BFGS on style losses is chaotic
+     * enough for that to change the picture. */
+    bool reproducible;
     /* Receives progress and warnings; NULL discards them. */
     cls_log_fn log;
     void *log_user;
@@ -418,6 +428,11 @@ typedef struct cls_transfer_params {
     double learning_rate;     /* 0: the optimiser's default (L-BFGS 1, Adam 10) */
     int lbfgs_history;        /* 100 correction pairs */
     bool line_search;         /* L-BFGS strong-Wolfe line search (true); false: fixed steps */
+    /* Evaluations one line search may take: 25 (torch.optim.LBFGS's max_ls; a search may run
+     * past the run's budget of iterations * 5 / 4 evaluations, and the run stops after it, as
+     * in PyTorch releases before pytorch/pytorch#135026), or 0: what is left of the budget, as
+     * PyTorch does since (2.15). Both are checked against PyTorch. */
+    int max_line_search;
     double content_weight;    /* 1e5 */
     double style_weight;      /* 3e4 */
     double tv_weight;         /* 1 */
@@ -471,8 +486,9 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
  * height uses, by timing the candidates on the device: once per device, driver and shape,
  * the choices kept in the cache directory, so later runs only read them (seconds at 512x512
  * the first time, nothing after). cls_transfer_run does this itself; calling it first makes
- * cls_transfer_plan_bytes exact and lets a caller say why the first run pauses. params'
- * cancel callback is polled between layers. *measured (may be NULL): the layer shapes timed
+ * cls_transfer_plan_bytes exact and lets a caller say why the first run pauses. params (NULL:
+ * the defaults): its cancel callback is polled between layers. A reproducible context
+ * (cls_ctx_params.reproducible) times nothing. *measured (may be NULL): the layer shapes timed
  * now; with dry_run nothing is timed and *measured counts the shapes that would be. */
 cls_status cls_transfer_choose_algorithms(cls_model *model, int width, int height,
                                           const cls_transfer_params *params, bool dry_run,

@@ -23,6 +23,7 @@ enum {
 typedef struct cls_cli_common {
     const char *device_spec; /* -d/--device, NULL when not given */
     int verbosity;           /* -1 quiet, 0 default, 1 -v, 2 -vv */
+    bool reproducible;       /* --reproducible */
 } cls_cli_common;
 
 /* Log callback printing to stderr; user points to a cls_cli_common. */

@@ -26,6 +26,7 @@ cls_ctx_params cls_cli_ctx_params(const cls_cli_common *common)
 {
     cls_ctx_params params = cls_ctx_params_default();
     params.device_spec = common->device_spec;
+    params.reproducible = common->reproducible;
     params.log = cls_cli_log;
     params.log_user = (void *)common;
     params.log_level = common->verbosity >= 2   ? CLS_LOG_DEBUG

@@ -18,6 +18,8 @@ enum {
     OPT_LEARNING_RATE,
     OPT_LBFGS_HISTORY,
     OPT_LINE_SEARCH,
+    OPT_MAX_LS,
+    OPT_REPRODUCIBLE,
     OPT_CONTENT_WEIGHT,
     OPT_STYLE_WEIGHT,
     OPT_TV_WEIGHT,
@@ -55,6 +57,7 @@ static const struct option long_options[] = {
     {"learning-rate", required_argument, NULL, OPT_LEARNING_RATE},
     {"lbfgs-history", required_argument, NULL, OPT_LBFGS_HISTORY},
     {"line-search", required_argument, NULL, OPT_LINE_SEARCH},
+    {"max-ls", required_argument, NULL, OPT_MAX_LS},
     {"content-weight", required_argument, NULL, OPT_CONTENT_WEIGHT},
     {"style-weight", required_argument, NULL, OPT_STYLE_WEIGHT},
     {"tv-weight", required_argument, NULL, OPT_TV_WEIGHT},
@@ -74,6 +77,7 @@ static const struct option long_options[] = {
     {"output-depth", required_argument, NULL, OPT_OUTPUT_DEPTH},
     {"jpeg-quality", required_argument, NULL, OPT_JPEG_QUALITY},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+    {"reproducible", no_argument, NULL, OPT_REPRODUCIBLE},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -110,6 +114,8 @@ void cls_cli_print_help(FILE *out)
           "                               torchvision's cache; tools/fetch-model.sh gets it)\n"
           "  -d, --device SPEC            index, P:D, gpu, cpu or a name part (first GPU);\n"
           "                               see `clstyle devices`\n"
+          "      --reproducible           the same image on every run and fresh cache (same\n"
+          "                               OpenCL driver and device): no algorithm timing\n"
           "\n"
           "Optimisation:\n"
           "      --iterations N           (1000)\n"
@@ -117,6 +123,9 @@ void cls_cli_print_help(FILE *out)
           "      --learning-rate X        (L-BFGS 1, Adam 10)\n"
           "      --lbfgs-history N        correction pairs kept; less saves memory (100)\n"
           "      --line-search strong-wolfe|none  (strong-wolfe; none is neural-style's)\n"
+          "      --max-ls N|budget        evaluations one line search may take (25: it may\n"
+          "                               run past 1.25 x iterations evaluations, as older\n"
+          "                               PyTorch); budget: never past them (PyTorch 2.15)\n"
           "      --init content|random|style|FILE  starting image (content)\n"
           "      --seed N                 for --init random (0)\n"
           "\n"
@@ -158,6 +167,7 @@ void cls_cli_print_help(FILE *out)
           "  CLSTYLE_NO_KERNEL_CACHE=1    never read or write compiled kernels\n"
           "  CLSTYLE_KERNEL_DIR           read kernel sources from this directory\n"
           "  CLSTYLE_NO_BLAS_TUNING=1     ignore the parameters `clstyle tune` stored\n"
+          "  CLSTYLE_REPRODUCIBLE=1       as --reproducible\n"
           "  XDG_CACHE_HOME               compiled kernels and tuned parameters go to\n"
           "                               $XDG_CACHE_HOME/clstyle\n"
           "                               (default ~/.cache/clstyle)\n"
@@ -322,6 +332,12 @@ static int value_option(cls_cli_options *o, int id, const char *flag, const char
         rc = choose(flag, v, searches, 2, &choice);
         p->line_search = !choice;
         break;
+    case OPT_MAX_LS:
+        if (strcmp(v, "budget") == 0) {
+            p->max_line_search = 0;
+            return CLS_EXIT_OK;
+        }
+        return int_option(flag, v, 1, 1000, &p->max_line_search);
     case OPT_POOLING:
         rc = choose(flag, v, poolings, 2, &choice);
         p->pooling = choice;
@@ -417,6 +433,7 @@ int cls_cli_parse(int argc, char **argv, cls_cli_options *o, bool *done)
         case 'v':
             o->common.verbosity = o->common.verbosity < 0 ? 1 : o->common.verbosity + 1;
             break;
+        case OPT_REPRODUCIBLE: o->common.reproducible = true; break;
         case OPT_INIT: rc = init_option(o, optarg); break;
         case OPT_CONTENT_LAYERS: o->params.content_layers = optarg; break;
         case OPT_STYLE_LAYERS: o->params.style_layers = optarg; break;

@@ -31,6 +31,8 @@ void cls_stylize_print_help(FILE *out)
           "      --max-pixels N       refuse larger input images (100000000)\n"
           "  -d, --device SPEC        index, P:D, gpu, cpu or a name part; see\n"
           "                           `clstyle devices`\n"
+          "      --reproducible       the same images on every run and fresh cache (same\n"
+          "                           OpenCL driver and device): no algorithm timing\n"
           "  -q, --quiet              errors only\n"
           "  -v, --verbose            what the runtime does\n"
           "  -h, --help\n"
@@ -71,7 +73,15 @@ static int parse_number(const char *flag, const char *text, long long lo, long l
     return CLS_EXIT_USAGE;
 }
 
-enum { OPT_SIZE = 256, OPT_SHARD, OPT_ORIGINAL_COLORS, OPT_DEPTH, OPT_QUALITY, OPT_MAX_PIXELS };
+enum {
+    OPT_SIZE = 256,
+    OPT_SHARD,
+    OPT_ORIGINAL_COLORS,
+    OPT_DEPTH,
+    OPT_QUALITY,
+    OPT_MAX_PIXELS,
+    OPT_REPRODUCIBLE
+};
 
 static int value_option(cls_stylize_options *s, int opt, const char *value)
 {
@@ -114,6 +124,7 @@ int cls_stylize_parse(int argc, char **argv, cls_stylize_options *s, bool *help)
         {"jpeg-quality", required_argument, NULL, OPT_QUALITY},
         {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
         {"device", required_argument, NULL, 'd'},
+        {"reproducible", no_argument, NULL, OPT_REPRODUCIBLE},
         {"verbose", no_argument, NULL, 'v'},
         {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
@@ -141,6 +152,7 @@ int cls_stylize_parse(int argc, char **argv, cls_stylize_options *s, bool *help)
         case 'q': s->common.verbosity = -1; break;
         case 'h': *help = true; break;
         case OPT_ORIGINAL_COLORS: s->original_colors = true; break;
+        case OPT_REPRODUCIBLE: s->common.reproducible = true; break;
         case ':': return usage("option needs a value:", argv[optind - 1]);
         case '?':
             /* Inside a cluster ("-zq") getopt has not moved past the argument: name the

@@ -1,7 +1,8 @@
 /* Which 3x3 convolution algorithm a layer shape uses on a device: forced by $CLSTYLE_CONV,
  * else measured (both algorithms timed on the layer's whole shape, forward + backward-data,
  * once per device and shape, kept in the context and in the cache directory), else, for a
- * shape nobody measured, the device's rule in runtime/tunables.c. */
+ * shape nobody measured or a reproducible context, the device's rule in runtime/tunables.c.
+ * The two algorithms sum in different orders, so a choice changes the result's last bits. */
 #include "ops/conv.h"
 #include "ops/elementwise.h"
 #include "runtime/kernel_cache.h"
@@ -50,7 +51,7 @@ cls_conv_algo cls_conv3x3_choose(const cls_ctx *ctx, cls_shape in, int cout)
         return CLS_CONV_DIRECT;
     if (force && strcmp(force, "winograd") == 0)
         return CLS_CONV_WINOGRAD;
-    const cls_conv_choice *c = force ? NULL : find_choice(ctx, in, cout);
+    const cls_conv_choice *c = force || ctx->reproducible ? NULL : find_choice(ctx, in, cout);
     return c ? (cls_conv_algo)c->algo : cls_conv3x3_rule(ctx, in, cout);
 }
 
@@ -245,7 +246,7 @@ static cls_status measure(cls_ctx *ctx, cls_shape in, int cout, double ms[2])
 cls_status cls_conv3x3_select(cls_ctx *ctx, cls_shape in, int cout, bool dry_run, bool *measured)
 {
     *measured = false;
-    if (forced() || find_choice(ctx, in, cout))
+    if (forced() || ctx->reproducible || find_choice(ctx, in, cout))
         return CLS_OK;
     cls_status status = cls_shape_check(in, "conv3x3_select");
     if (status != CLS_OK)

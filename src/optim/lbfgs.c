@@ -25,6 +25,7 @@ cls_lbfgs_params cls_lbfgs_params_default(int iterations)
 {
     return (cls_lbfgs_params){.max_iter = iterations,
                               .max_eval = iterations * 5 / 4,
+                              .max_line_search = 25,
                               .history_size = 100,
                               .lr = 1.0,
                               .tolerance_grad = 1e-7,
@@ -357,8 +358,9 @@ static cls_status take_step(cls_lbfgs *o, cl_mem x, int n_iter, double gtd, run_
         ls_point accepted;
         int ls_evals = 0;
         CLS_TRY(cls_vec_copy(&o->v, x, o->x_init));
-        CLS_TRY(
-            strong_wolfe(o, x, r->t, r->loss, gtd, o->p.max_eval - o->evals, &accepted, &ls_evals));
+        const int max_ls =
+            o->p.max_line_search > 0 ? o->p.max_line_search : o->p.max_eval - o->evals;
+        CLS_TRY(strong_wolfe(o, x, r->t, r->loss, gtd, max_ls, &accepted, &ls_evals));
         r->t = accepted.t;
         r->loss = accepted.f;
         r->loss_eval = accepted.eval ? accepted.eval : r->loss_eval;

@@ -83,6 +83,10 @@ static void apply_blas_tuning(cls_ctx *ctx, const cls_ctx_params *params)
         cls_error_clear();
         ctx->tuning_dir[0] = '\0';
     }
+    if (ctx->reproducible) {
+        cls_log(ctx, CLS_LOG_INFO, "BLAS tuning: not applied (reproducible)");
+        return;
+    }
     if (params->no_blas_tuning || env_flag("CLSTYLE_NO_BLAS_TUNING")) {
         cls_log(ctx, CLS_LOG_INFO, "BLAS tuning: not applied (asked not to)");
         return;
@@ -121,6 +125,10 @@ cls_status cls_ctx_create(const cls_ctx_params *params_in, cls_ctx **out)
             ctx->info.platform, cls_device_type_str(ctx->info.type), ctx->info.driver_version);
     CLS_TRY(create_queue(ctx, params.profiling));
     ctx->tunables = cls_tunables_for(&ctx->info);
+    ctx->reproducible = params.reproducible || env_flag("CLSTYLE_REPRODUCIBLE");
+    if (ctx->reproducible)
+        cls_log(ctx, CLS_LOG_INFO,
+                "reproducible: convolution algorithms by the device rule, none timed");
     choose_cache_dir(ctx, &params);
     choose_kernel_dir(ctx, &params);
     apply_blas_tuning(ctx, &params);

@@ -36,6 +36,7 @@ struct cls_ctx {
     cl_command_queue queue;
 
     cls_tunables tunables;
+    bool reproducible; /* choices by rule only (cls_ctx_params.reproducible) */
     cl_program *programs; /* one per embedded .cl file, in cls_kernel_sources order */
     size_t program_count;
     cls_named_kernel *kernels; /* every kernel of every program */

@@ -22,6 +22,7 @@ cls_transfer_params cls_transfer_params_default(void)
         .learning_rate = 0.0,
         .lbfgs_history = 100,
         .line_search = true,
+        .max_line_search = 25,
         .content_weight = 1e5,
         .style_weight = 3e4,
         .tv_weight = 1.0,
@@ -41,6 +42,10 @@ static cls_status check_params(const cls_transfer_params *p)
     if (p->lbfgs_history < 1)
         return cls_error(CLS_ERR_INVALID_ARGUMENT, "L-BFGS history must be at least 1, got %d",
                          p->lbfgs_history);
+    if (p->max_line_search < 0)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT,
+                         "line search evaluations must be 0 (the budget) or more, got %d",
+                         p->max_line_search);
     const double numbers[] = {p->learning_rate, p->content_weight, p->style_weight, p->tv_weight};
     const char *names[] = {"learning rate", "content weight", "style weight", "tv weight"};
     for (int i = 0; i < 4; i++)
@@ -297,6 +302,9 @@ cls_status cls_transfer_choose_algorithms(cls_model *model, int width, int heigh
 {
     cls_transfer *run = NULL;
     int timed = 0;
+    const cls_transfer_params defaults = cls_transfer_params_default();
+    if (!params)
+        params = &defaults;
     cls_status status = planned_run(model, width, height, params, &run);
     if (status != CLS_OK)
         return status;
@@ -405,6 +413,7 @@ static cls_status optimise(cls_transfer *run, cls_optim_result *result)
     cls_lbfgs_params lp = cls_lbfgs_params_default(p->iterations);
     lp.history_size = p->lbfgs_history;
     lp.strong_wolfe = p->line_search;
+    lp.max_line_search = p->max_line_search;
     if (p->learning_rate > 0.0)
         lp.lr = p->learning_rate;
     cls_lbfgs *lbfgs = NULL;

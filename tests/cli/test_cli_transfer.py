@@ -7,6 +7,7 @@ the signals are left to test_cli_faults, which sends them at every phase).
 Usage: test_cli_transfer.py CLSTYLE WEIGHTS EXAMPLES_DIR"""
 import json
 import os
+import re
 import signal
 import struct
 import subprocess
@@ -128,6 +129,39 @@ def outputs(tmp):
               r.returncode == 0 and png_info(path) is not None, r)
 
 
+def reproducible(tmp):
+    """--reproducible: two runs, each with a fresh cache (kernels, convolution choices), write
+    the same bytes, and neither times a convolution. (That a measured choice would change
+    the image is shown in the opencl suite's transfer test.)"""
+    # PoCL keeps its own compiled kernels under XDG_CACHE_HOME too: point it at the usual
+    # place, so a fresh clstyle cache does not also mean a minute of LLVM.
+    pocl_cache = os.environ.get("POCL_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "pocl", "kcache")
+    images = []
+    for k in range(2):
+        path = os.path.join(tmp, "repro-%d.png" % k)
+        env = dict(os.environ, XDG_CACHE_HOME=os.path.join(tmp, "repro-cache-%d" % k),
+                   POCL_CACHE_DIR=pocl_cache)
+        r = run(*base(path, "--reproducible", "-v"), env=env)
+        check("--reproducible run %d with a fresh cache exits 0 and times nothing" % (k + 1),
+              r.returncode == 0 and png_info(path) is not None and "reproducible" in r.stderr
+              and not re.search(r"direct [0-9.]+ ms, winograd", r.stderr), r)
+        images.append(open(path, "rb").read() if os.path.exists(path) else b"")
+    check("the two --reproducible runs wrote the same bytes", images[0] == images[1] != b"")
+    evals = {}
+    for mode in ("budget", "25"):
+        r = run(*base(os.path.join(tmp, "ls.png"), "--iterations", "1", "--max-ls", mode, "-q",
+                      "--log",
+                      os.path.join(tmp, "ls.jsonl")))
+        rows = [json.loads(line) for line in open(os.path.join(tmp, "ls.jsonl"))] \
+            if r.returncode == 0 else []
+        evals[mode] = rows[-1]["evals"] if rows else -1
+        check("--max-ls %s exits 0" % mode, r.returncode == 0 and rows, r)
+    # 1 iteration: a budget of 1; torch's search may take one more than what is left.
+    check("--max-ls budget ends at the budget, 25 goes past it (%s)" % evals,
+          evals["budget"] == 2 < evals["25"])
+
+
 def info_command(tmp):
     r = run("info", WEIGHTS)
     check("info names the format, the network and the tensors", r.returncode == 0
@@ -229,6 +263,10 @@ def interrupts(tmp):
 with tempfile.TemporaryDirectory() as tmp:
     usage_errors(tmp)
     outputs(tmp)
+    if harness.QUICK:  # two cold kernel caches under valgrind would take many minutes
+        print("quick: --reproducible runs left out")
+    else:
+        reproducible(tmp)
     info_command(tmp)
     errors_leave_no_output(tmp)
     if harness.QUICK:  # test_cli_faults sends SIGINT, SIGTERM and two SIGINTs, quick or not

@@ -1,7 +1,7 @@
 /* The per-device choice of convolution algorithm: measured once per shape, kept in the
  * context and in the cache directory, read back by a later context instead of timing again,
  * a damaged record timed again, and the choice obeyed by cls_conv3x3_choose unless
- * CLSTYLE_CONV overrides it. */
+ * CLSTYLE_CONV overrides it or the context is reproducible. */
 #include "check.h"
 #include "device_util.h"
 #include "ops/conv.h"
@@ -94,6 +94,26 @@ static void choice_obeyed(void)
     unsetenv("CLSTYLE_CONV");
 }
 
+/* A reproducible context takes the rule whatever was measured or stored, and times nothing. */
+static void reproducible_takes_the_rule(void)
+{
+    unsetenv("CLSTYLE_CONV");
+    forget_choices();
+    bool timed;
+    CHECK_STATUS(cls_conv3x3_select(dev, shape, COUT, false, &timed), CLS_OK); /* a record */
+    const cls_conv_algo rule = cls_conv3x3_rule(dev, shape, COUT);
+    dev->conv_choices[0].algo = rule == CLS_CONV_DIRECT ? CLS_CONV_WINOGRAD : CLS_CONV_DIRECT;
+    dev->reproducible = true;
+    CHECK(cls_conv3x3_choose(dev, shape, COUT) == rule);
+    forget_choices(); /* the record on disk is not read either */
+    CHECK_STATUS(cls_conv3x3_select(dev, shape, COUT, false, &timed), CLS_OK);
+    CHECK(!timed && dev->conv_choice_count == 0);
+    const cls_shape other = {1, 16, 24, 28}; /* never measured: not timed now */
+    CHECK_STATUS(cls_conv3x3_select(dev, other, COUT, false, &timed), CLS_OK);
+    CHECK(!timed && dev->conv_choice_count == 0);
+    dev->reproducible = false;
+}
+
 /* A record that is damaged or not a choice is timed again and replaced. */
 static void damaged_record(void)
 {
@@ -141,6 +161,7 @@ int main(int argc, char **argv)
     snprintf(saved_dir, sizeof saved_dir, "%s", dev->tuning_dir);
     RUN_CASE(measured_then_cached);
     RUN_CASE(choice_obeyed);
+    RUN_CASE(reproducible_takes_the_rule);
     RUN_CASE(damaged_record);
     snprintf(dev->tuning_dir, sizeof dev->tuning_dir, "%s", saved_dir);
     char command[512];

@@ -95,6 +95,8 @@ static void lbfgs_strong_wolfe_matches_torch(void)
 {
     cls_lbfgs_params p = cls_lbfgs_params_default(1);
     p.history_size = 5; /* smaller than the iterations: the history ring wraps */
+    compare_iterates("wolfe_ls25", p);
+    p.max_line_search = 0; /* searches end at the evaluation budget, as torch 2.15's */
     compare_iterates("wolfe", p);
 }
 

@@ -6,8 +6,11 @@
 #include "check.h"
 #include "device_util.h"
 
+#include "ops/conv.h"
+
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static cls_model *model;
 
@@ -174,6 +177,64 @@ static void adam(void)
     compare_run("gatys_adam.gold", CLS_OPTIMIZER_ADAM, 1.0);
 }
 
+/* 1, 2 and 3 L-BFGS iterations, whose evaluation budgets (1, 2, 3) are shorter than the first
+ * line search (gatys_lbfgs_short.gold): the evaluation count exactly and the final loss to
+ * 1e-3 relative, or to how far PyTorch's own result moves (at lr 1 the first search is
+ * chaotic, see gatys.py; at lr 300 it is not). "ls25": every search may take 25 evaluations
+ * (clstyle's default, older PyTorch); "budget": a search stops at the budget
+ * (max_line_search 0, PyTorch 2.15). */
+static void short_run(const char *mode, int max_line_search, double lr, int iterations)
+{
+    inputs in;
+    open_inputs(&in);
+    golden_file g;
+    golden_open(&g, "gatys_lbfgs_short.gold");
+    char name[64];
+    snprintf(name, sizeof name, "%s/lr%g/iter%d/evals", mode, lr, iterations);
+    const ref_golden_tensor *rows = ref_golden_find(&g.data, name);
+    CHECK(rows && rows->ndim == 2 && rows->dims[1] == 4);
+    snprintf(name, sizeof name, "%s/lr%g/iter%d/final", mode, lr, iterations);
+    const double want = golden_tensor(&g, name, 4)[0];
+    snprintf(name, sizeof name, "%s/lr%g/iter%d/sensitivity_loss", mode, lr, iterations);
+    const double loss_tol = fmax(1e-3, golden_tensor(&g, name, 1)[0]);
+
+    cls_transfer_params p = cls_transfer_params_default();
+    p.iterations = iterations;
+    p.max_line_search = max_line_search;
+    p.learning_rate = lr;
+    cls_image out;
+    cls_transfer_result r;
+    CHECK_STATUS(cls_transfer_run(dev, model, &in.content, &in.style, 1, NULL, &p, &out, &r),
+                 CLS_OK);
+    const int want_evals = rows ? (int)rows->dims[0] : -1;
+    printf("  %s, lr %g, %d iterations: %d evaluations (torch %d), loss %.6e (torch %.6e), "
+           "rel err %.2e (tolerance %.2e)\n",
+           mode, lr, iterations, r.evals, want_evals, r.loss, want, rel(r.loss, want), loss_tol);
+    CHECK(r.evals == want_evals);
+    CHECK(rel(r.loss, want) <= loss_tol);
+    cls_image_free(&out);
+    CHECK(golden_close(&g));
+    close_inputs(&in);
+}
+
+static void short_runs_search_past_the_budget(void)
+{
+    for (int k = 1; k <= (check_quick() ? 1 : 3); k++) { /* quick: the telling case */
+        if (!check_quick())
+            short_run("ls25", 25, 1.0, k);
+        short_run("ls25", 25, 300.0, k);
+    }
+}
+
+static void short_runs_search_within_the_budget(void)
+{
+    for (int k = 1; k <= (check_quick() ? 1 : 3); k++) { /* quick: the telling case */
+        if (!check_quick())
+            short_run("budget", 0, 1.0, k);
+        short_run("budget", 0, 300.0, k);
+    }
+}
+
 /* 64x64, 50 L-BFGS iterations from noise: the loss falls at every iteration and the
  * image stays finite. */
 static void long_run_decreases(void)
@@ -209,6 +270,61 @@ static void long_run_decreases(void)
     cls_image_free(&out);
     cls_image_free(&content);
     cls_image_free(&style);
+}
+
+static cls_image run_lbfgs(const inputs *in, int iterations)
+{
+    cls_transfer_params p = cls_transfer_params_default();
+    p.iterations = iterations;
+    cls_image out = {0};
+    CHECK_STATUS(cls_transfer_run(dev, model, &in->content, &in->style, 1, NULL, &p, &out, NULL),
+                 CLS_OK);
+    return out;
+}
+
+static bool same_pixels(const cls_image *a, const cls_image *b)
+{
+    return a->pixels && b->pixels && a->width == b->width && a->height == b->height &&
+           memcmp(a->pixels, b->pixels, sizeof(float) * 3 * a->width * a->height) == 0;
+}
+
+/* The convolution choices a first run measures change the image (so timing noise on a
+ * fresh cache could), and a reproducible context ignores them: it gives the image of the
+ * device rule bit for bit, whatever was measured. */
+static void reproducible_ignores_measured_choices(void)
+{
+    inputs in;
+    open_inputs(&in);
+    dev->reproducible = true;
+    cls_image rule = run_lbfgs(&in, 3);
+    dev->reproducible = false;
+    /* Earlier cases measured every layer shape; make each the other algorithm's. */
+    const cls_transfer_params defaults = cls_transfer_params_default();
+    CHECK_STATUS(cls_transfer_choose_algorithms(model, 64, 48, &defaults, false, NULL), CLS_OK);
+    CHECK(dev->conv_choice_count > 0);
+    for (size_t i = 0; i < dev->conv_choice_count; i++) {
+        cls_conv_choice *c = &dev->conv_choices[i];
+        const cls_shape in_shape = {c->n, c->cin, c->h, c->w};
+        c->algo = cls_conv3x3_rule(dev, in_shape, c->cout) == CLS_CONV_DIRECT ? CLS_CONV_WINOGRAD
+                                                                             : CLS_CONV_DIRECT;
+    }
+    cls_image flipped = run_lbfgs(&in, 3);
+    dev->reproducible = true;
+    cls_image again = run_lbfgs(&in, 3);
+    dev->reproducible = false;
+    printf("  %zu layer shapes flipped; the image %s with them, %s bit for bit without\n",
+           dev->conv_choice_count, same_pixels(&rule, &flipped) ? "is the same" : "changes",
+           same_pixels(&rule, &again) ? "the same" : "NOT the same");
+    CHECK(!same_pixels(&rule, &flipped));
+    CHECK(same_pixels(&rule, &again));
+    /* Later cases measure afresh. */
+    free(dev->conv_choices);
+    dev->conv_choices = NULL;
+    dev->conv_choice_count = 0;
+    cls_image_free(&rule);
+    cls_image_free(&flipped);
+    cls_image_free(&again);
+    close_inputs(&in);
 }
 
 static void cancel_returns_current_image(void)
@@ -273,10 +389,13 @@ int main(int argc, char **argv)
     }
     RUN_CASE(shifted_start_losses);
     RUN_CASE(lbfgs_default_settings);
+    RUN_CASE(short_runs_search_past_the_budget);
+    RUN_CASE(short_runs_search_within_the_budget);
     if (!check_quick()) { /* what these add to the others is numbers, not code paths */
         RUN_CASE(adam);   /* Adam's step is in every first_losses */
         RUN_CASE(long_run_decreases);
     }
+    RUN_CASE(reproducible_ignores_measured_choices);
     RUN_CASE(cancel_returns_current_image);
     RUN_CASE(bad_parameters);
     cls_model_destroy(model);

@@ -15,7 +15,16 @@ G = F F^T / (C H W); total variation sum |dx| + sum |dy|; total
 max_iter = iterations, max_eval = iterations * 5 // 4) or Adam (lr 10). Float32, as in C.
 
 Cases (inputs in gatys_inputs.gold: a 48x64 content image, a 40x56 style image): L-BFGS and
-Adam (lr 1) from the content image, 10 iterations each. The inputs also hold the content
+Adam (lr 1) from the content image, 10 iterations each. gatys_lbfgs_short.gold: L-BFGS for 1,
+2 and 3 iterations, whose evaluation budgets (1, 2, 3) are smaller than the first line search
+wants, in the two ways PyTorch releases end that search: "budget/iterK" as torch 2.15 runs it
+(the search gets max_ls = max_eval - evaluations so far, since pytorch/pytorch#135026), and
+"ls25/iterK" with _strong_wolfe's max_ls forced to 25, the code path of the releases before
+that change (the search may run past the budget; the run stops after it). torch must be a
+release with the change (the script asserts it). Each at lr 1 (the default: the first step is
+about 1e-10 and the search chaotic, see below; 16 perturbed runs measure PyTorch's spread) and
+at lr 300 (the first step 300 times longer, a well-conditioned search). The short runs store
+no output image. The inputs also hold the content
 shifted by (2, 5) pixels and the losses at that start (shifted_losses), where the content
 term is not 0. (Ten L-BFGS iterations from the shifted image, or from Gaussian noise, are
 chaotic whatever the images: sensitivity 1.6 to 6.) Each records the weighted losses of every evaluation
@@ -38,6 +47,7 @@ by 0.6 to 6.8 as well.
 """
 
 import copy
+import inspect
 import os
 import sys
 
@@ -45,6 +55,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+import torch.optim.lbfgs as torch_lbfgs  # the module (torch.optim hides the name)
 
 sys.path.insert(0, os.path.dirname(__file__))
 from make_golden import write_golden  # noqa: E402
@@ -59,6 +70,8 @@ ADAM_LR = 1.0  # 10 (the default) is chaotic on random weights, see below
 IMAGE_SEED = 79
 PERTURBATION = 1e-4
 LOSS_NOISE = 1e-6
+SHORT_LRS = (1.0, 300.0)  # the default first step (t = lr / sum|g|) and one 300 times longer
+SHORT_SAMPLES = 16  # perturbed runs behind each short run's sensitivity
 
 
 def smooth_image(rng, height, width):
@@ -104,9 +117,11 @@ def losses(features, x, content_target, style_targets):
     return cw * content + sw * style + tw * tv, cw * content, sw * style, tw * tv
 
 
-def run_case(features, content, style, start, optimizer_name, adam_lr=ADAM_LR, loss_noise=None):
+def run_case(features, content, style, start, optimizer_name, iterations=ITERATIONS,
+             max_ls=None, lbfgs_lr=1.0, adam_lr=ADAM_LR, loss_noise=None):
     """loss_noise: a numpy Generator; each evaluation's loss, as the optimiser sees it, is
-    then scaled by 1 + LOSS_NOISE * (+-1), as float32 summation noise would."""
+    then scaled by 1 + LOSS_NOISE * (+-1), as float32 summation noise would. max_ls: None
+    runs torch's L-BFGS as installed; a number forces every line search's max_ls to it."""
     with torch.no_grad():
         content_target = features_at(features, content, [CONTENT_LAYER])[CONTENT_LAYER]
         style_feats = features_at(features, style, STYLE_LAYERS)
@@ -124,17 +139,36 @@ def run_case(features, content, style, start, optimizer_name, adam_lr=ADAM_LR, l
         return total
 
     if optimizer_name == "lbfgs":
-        opt = torch.optim.LBFGS([x], max_iter=ITERATIONS, line_search_fn="strong_wolfe")
-        opt.step(closure)
+        opt = torch.optim.LBFGS([x], lr=lbfgs_lr, max_iter=iterations,
+                                line_search_fn="strong_wolfe")
+        with forced_max_ls(max_ls):
+            opt.step(closure)
     else:
         opt = torch.optim.Adam([x], lr=adam_lr)
-        for _ in range(ITERATIONS):
+        for _ in range(iterations):
             opt.step(closure)
     with torch.no_grad():
         final = [float(v) for v in losses(features, x, content_target, style_targets)]
     output = (x.detach() + MEAN).clamp(0, 255)
     return [("evals", torch.tensor(rows, dtype=torch.float64)),
             ("final", torch.tensor(final, dtype=torch.float64)), ("output", output)]
+
+
+class forced_max_ls:
+    """Within the block, torch.optim.LBFGS's line searches get max_ls = limit (if not None)."""
+
+    def __init__(self, limit):
+        self.limit, self.saved = limit, torch_lbfgs._strong_wolfe
+
+    def __enter__(self):
+        if self.limit is not None:
+            def search(*args, **kwargs):
+                kwargs["max_ls"] = self.limit
+                return self.saved(*args, **kwargs)
+            torch_lbfgs._strong_wolfe = search
+
+    def __exit__(self, *exc):
+        torch_lbfgs._strong_wolfe = self.saved
 
 
 def start_losses(features, content, style, start):
@@ -147,21 +181,23 @@ def start_losses(features, content, style, start):
     return torch.tensor([float(t) for t in terms], dtype=torch.float64)
 
 
-def sensitivity(features, content, style, start, optimizer_name, output, final_loss):
+def sensitivity(features, content, style, start, optimizer_name, output, final_loss, iterations,
+                max_ls=None, lbfgs_lr=1.0, samples=4):
     """How far PyTorch's own float64 result moves: the largest mean absolute output change
     and relative final-loss change when the start is perturbed by +-PERTURBATION, or when
     the losses the optimiser sees carry a relative noise of LOSS_NOISE (float32 sums have
-    about that much)."""
+    about that much): samples runs, half of each kind."""
     f64 = copy.deepcopy(features).double()
     worst_mad = worst_loss = 0.0
-    for k in range(4):
+    for k in range(samples):
         rng = np.random.default_rng(k)
         moved_start = start.double()
-        if k < 2:
+        if k < samples // 2:
             moved_start = moved_start + torch.from_numpy(
                 rng.uniform(-PERTURBATION, PERTURBATION, start.shape))
         records = dict(run_case(f64, content.double(), style.double(), moved_start,
-                                optimizer_name, loss_noise=rng if k >= 2 else None))
+                                optimizer_name, iterations, max_ls, lbfgs_lr,
+                                loss_noise=rng if k >= samples // 2 else None))
         worst_mad = max(worst_mad, float((records["output"] - output.double()).abs().mean()))
         moved_loss = float(records["final"][0]) if optimizer_name == "lbfgs" else \
             float(records["evals"][-1, 0])
@@ -182,24 +218,35 @@ def main():
     shifted = np.roll(content_img, (2, 5), axis=(1, 2))  # a start with a content loss
     out_dir = os.path.normpath(os.path.join(os.path.dirname(__file__), "..", "data", "golden"))
     content, style = to_tensor(content_img), to_tensor(style_img)
-    cases = (("lbfgs_content", content, "lbfgs"), ("adam", content, "adam"))
-    goldens = []
-    for name, start, optimizer_name in cases:
-        records = run_case(features, content, style, start, optimizer_name)
+    assert "max_ls=" in inspect.getsource(torch.optim.LBFGS.step), \
+        "this torch's L-BFGS does not cap its line search by the budget; use torch >= 2.5"
+    cases = [("gatys_lbfgs_content", "", "lbfgs", ITERATIONS, None, 1.0),
+             ("gatys_adam", "", "adam", ITERATIONS, None, 1.0)]
+    cases += [("gatys_lbfgs_short", "%s/lr%g/iter%d/" % (mode, lr, k), "lbfgs", k, max_ls, lr)
+              for mode, max_ls in (("budget", None), ("ls25", 25)) for lr in SHORT_LRS
+              for k in (1, 2, 3)]
+    goldens = {}
+    for file, prefix, optimizer_name, iterations, max_ls, lr in cases:
+        records = run_case(features, content, style, content, optimizer_name, iterations, max_ls,
+                           lr)
         named = dict(records)
         final = float(named["final"][0]) if optimizer_name == "lbfgs" else \
             float(named["evals"][-1, 0])
-        mad, loss = sensitivity(features, content, style, start, optimizer_name,
-                                named["output"], final)
-        print("%s: PyTorch moves by %.4f (image) and %.2e (loss)" % (name, mad, loss))
+        mad, loss = sensitivity(features, content, style, content, optimizer_name,
+                                named["output"], final, iterations, max_ls, lr,
+                                samples=SHORT_SAMPLES if prefix else 4)
+        print("%s %s: %d evaluations, final loss %.6e; PyTorch moves by %.4f (image) and "
+              "%.2e (loss)" % (file, prefix, len(named["evals"]), final, mad, loss))
         records += [("sensitivity_mad", torch.tensor(mad)), ("sensitivity_loss", torch.tensor(loss))]
-        goldens.append((os.path.join(out_dir, "gatys_%s.gold" % name), records))
+        if prefix:  # the short runs are held to counts and losses; their images would be 200 KB
+            records = [(name, value) for name, value in records if name != "output"]
+        goldens.setdefault(file, []).extend((prefix + name, value) for name, value in records)
     write_golden(os.path.join(out_dir, "gatys_inputs.gold"),
                  [("content", torch.from_numpy(content_img)),
                   ("style", torch.from_numpy(style_img)), ("shifted", torch.from_numpy(shifted)),
                   ("shifted_losses", start_losses(features, content, style, to_tensor(shifted)))])
-    for path, records in goldens:
-        write_golden(path, records)
+    for file, records in goldens.items():
+        write_golden(os.path.join(out_dir, file + ".gold"), records)
 
 
 if __name__ == "__main__":
