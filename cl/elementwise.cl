@@ -44,3 +44,15 @@ kernel void sum_partials(global const float *partial, const uint parts, const ui
         s += partial[p * stride + i];
     out[out_offset + i] = s;
 }
+
+// out[i] = x[i] * mask[i % plane], or out[i] += that when accumulate: a weight per pixel
+// over every channel plane (the guided Gram matrices and masked content loss).
+kernel void mask_planes(global const float *x, global const float *mask, const uint plane,
+                        const uint accumulate, global float *out, const uint n)
+{
+    const uint i = get_global_id(0);
+    if (i >= n)
+        return;
+    const float v = x[i] * mask[i % plane];
+    out[i] = accumulate ? out[i] + v : v;
+}

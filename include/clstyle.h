@@ -461,6 +461,21 @@ typedef struct cls_transfer_params {
      * would fail: allowed only with CLS_OPTIMIZER_ADAM or line_search false, otherwise
      * cls_transfer_run returns CLS_ERR_INVALID_ARGUMENT. (false) */
     bool normalize_gradients;
+    /* Spatial control with guided Gram matrices (Gatys et al. 2017, "Controlling Perceptual
+     * Factors in Neural Style Transfer"). A mask is an image of any size (resized to the
+     * content's) read as one weight per pixel: the mean of its RGB values / 255.
+     * style_masks: NULL, or style_mask_count (= the number of style images) masks, mask r
+     * guiding style image r to its region of the result. Each style image is then a loss
+     * term of its own: at every style layer, sum (G_r - A_r)^2 with A_r the Gram matrix of
+     * the whole style image r and G_r = gram(F * m) / mean(m^2) for the mask m pooled to
+     * the layer's size (2x2 means, as the network pools), so a mask of ones changes
+     * nothing; the blend weights are scaled to mean 1, each style at full strength in its
+     * region. content_mask: NULL, or where the content loss applies: the squared error of
+     * each pixel times the mask. A mask that is 0 everywhere, or whose region vanishes at a
+     * style layer, is CLS_ERR_INVALID_ARGUMENT. */
+    const cls_image *style_masks;
+    int style_mask_count;
+    const cls_image *content_mask;
 } cls_transfer_params;
 
 /* The defaults above: the settings of gordicaleksa/pytorch-neural-style-transfer. */

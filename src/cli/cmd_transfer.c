@@ -11,6 +11,7 @@
 typedef struct job {
     cls_cli_options *o;
     cls_image content, styles[CLS_CLI_MAX_STYLES], init, output;
+    cls_image style_masks[CLS_CLI_MAX_STYLES], content_mask;
     cls_ctx *ctx;
     cls_model *model;
     cls_feedback feedback;
@@ -20,8 +21,11 @@ typedef struct job {
 static void release(job *j)
 {
     cls_image_free(&j->content);
-    for (int i = 0; i < CLS_CLI_MAX_STYLES; i++)
+    for (int i = 0; i < CLS_CLI_MAX_STYLES; i++) {
         cls_image_free(&j->styles[i]);
+        cls_image_free(&j->style_masks[i]);
+    }
+    cls_image_free(&j->content_mask);
     cls_image_free(&j->init);
     cls_image_free(&j->output);
     cls_model_destroy(j->model);
@@ -63,6 +67,22 @@ static cls_status load_image(const job *j, const char *path, int longest, int w,
     return status;
 }
 
+/* A mask at the content's size; one that is black everywhere is refused now, before the
+ * device starts, naming the file. */
+static cls_status load_mask(const job *j, const char *path, cls_image *out)
+{
+    cls_status status = load_image(j, path, 0, j->content.width, j->content.height, out);
+    if (status != CLS_OK)
+        return status;
+    for (size_t i = 0; i < (size_t)3 * out->width * out->height; i++)
+        if (out->pixels[i] > 0.0f)
+            return CLS_OK;
+    return cls_error(CLS_ERR_INVALID_ARGUMENT,
+                     "%s: the mask is black everywhere, so it selects no pixel (white selects, "
+                     "black leaves out)",
+                     path);
+}
+
 static cls_status load_images(job *j)
 {
     cls_status status = CLS_OK;
@@ -77,6 +97,14 @@ static cls_status load_images(job *j)
         const char *from = o->params.init == CLS_INIT_STYLE ? o->styles[0] : o->init_file;
         CLS_TRY(load_image(j, from, 0, j->content.width, j->content.height, &j->init));
     }
+    /* Masks are drawn over the content: resized to it. */
+    for (int i = 0; i < o->style_mask_count; i++)
+        CLS_TRY(load_mask(j, o->style_masks[i], &j->style_masks[i]));
+    if (o->content_mask)
+        CLS_TRY(load_mask(j, o->content_mask, &j->content_mask));
+    j->o->params.style_masks = o->style_mask_count ? j->style_masks : NULL;
+    j->o->params.style_mask_count = o->style_mask_count;
+    j->o->params.content_mask = o->content_mask ? &j->content_mask : NULL;
 fail:
     return status;
 }

@@ -20,6 +20,8 @@ enum {
     OPT_LINE_SEARCH,
     OPT_MAX_LS,
     OPT_REPRODUCIBLE,
+    OPT_STYLE_MASKS,
+    OPT_CONTENT_MASK,
     OPT_CONTENT_WEIGHT,
     OPT_STYLE_WEIGHT,
     OPT_TV_WEIGHT,
@@ -78,6 +80,8 @@ static const struct option long_options[] = {
     {"jpeg-quality", required_argument, NULL, OPT_JPEG_QUALITY},
     {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
     {"reproducible", no_argument, NULL, OPT_REPRODUCIBLE},
+    {"style-masks", required_argument, NULL, OPT_STYLE_MASKS},
+    {"content-mask", required_argument, NULL, OPT_CONTENT_MASK},
     {"quiet", no_argument, NULL, 'q'},
     {"verbose", no_argument, NULL, 'v'},
     {"version", no_argument, NULL, OPT_VERSION},
@@ -104,6 +108,9 @@ void cls_cli_print_help(FILE *out)
           "      --original-colors        keep the content's colours (transfer luminance only)\n"
           "      --color-match none|mean-cov|histogram  give the style images the content's\n"
           "                               colours before the run (none)\n"
+          "      --style-masks FILE[,FILE...]  one mask per style image: where on the\n"
+          "                               result each style goes (white: there, black: not)\n"
+          "      --content-mask FILE      where the content is kept (white: kept, black: free)\n"
           "      --output-depth 8|16      PNG bits per channel (8)\n"
           "      --jpeg-quality N         1..100 (95)\n"
           "      --max-pixels N           refuse larger input images (100000000)\n"
@@ -255,20 +262,21 @@ static int double_option(const char *flag, const char *value, double lo, double 
     return CLS_EXIT_OK;
 }
 
-static int split_styles(cls_cli_options *o, const char *value)
+/* A comma-separated list of files, split in place into buffer (size bytes). */
+static int split_files(const char *flag, const char *value, char *buffer, size_t size,
+                       const char **items, int *count)
 {
-    if (strlen(value) >= sizeof o->styles_buffer)
-        return usage("--style: list too long");
-    strcpy(o->styles_buffer, value);
-    o->style_count = 0;
+    if (strlen(value) >= size)
+        return usage("%s: list too long", flag);
+    strcpy(buffer, value);
+    *count = 0;
     char *save = NULL;
-    for (char *tok = strtok_r(o->styles_buffer, ",", &save); tok;
-         tok = strtok_r(NULL, ",", &save)) {
-        if (o->style_count == CLS_CLI_MAX_STYLES)
-            return usage("--style: at most %d images", CLS_CLI_MAX_STYLES);
-        o->styles[o->style_count++] = tok;
+    for (char *tok = strtok_r(buffer, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (*count == CLS_CLI_MAX_STYLES)
+            return usage("%s: at most %d images", flag, CLS_CLI_MAX_STYLES);
+        items[(*count)++] = tok;
     }
-    return o->style_count ? CLS_EXIT_OK : usage("--style needs at least one file");
+    return *count ? CLS_EXIT_OK : usage("%s needs at least one file", flag);
 }
 
 static int init_option(cls_cli_options *o, const char *value)
@@ -387,6 +395,10 @@ static int check_consistency(cls_cli_options *o)
     if (o->blend_count && o->blend_count != o->style_count)
         return usage("--style-blend-weights has %d values for %d style images", o->blend_count,
                      o->style_count);
+    if (o->style_mask_count && o->style_mask_count != o->style_count)
+        return usage("--style-masks has %d masks for %d style images: give one per style image, "
+                     "in the order of -s",
+                     o->style_mask_count, o->style_count);
     /* Layer names are checked against VGG-19, whose names include all of VGG-16's. */
     cls_layer_list list;
     if (cls_layer_list_parse(CLS_VGG19, o->params.content_layers, NULL, 0, "--content-layers",
@@ -425,7 +437,15 @@ int cls_cli_parse(int argc, char **argv, cls_cli_options *o, bool *done)
         index = -1;
         switch (opt) {
         case 'c': o->content = optarg; break;
-        case 's': rc = split_styles(o, optarg); break;
+        case 's':
+            rc = split_files("--style", optarg, o->styles_buffer, sizeof o->styles_buffer,
+                             o->styles, &o->style_count);
+            break;
+        case OPT_STYLE_MASKS:
+            rc = split_files("--style-masks", optarg, o->style_masks_buffer,
+                             sizeof o->style_masks_buffer, o->style_masks, &o->style_mask_count);
+            break;
+        case OPT_CONTENT_MASK: o->content_mask = optarg; break;
         case 'o': o->output = optarg; break;
         case 'm': o->model = optarg; break;
         case 'd': o->common.device_spec = optarg; break;

@@ -29,6 +29,10 @@ typedef struct cls_cli_options {
     uint64_t max_pixels;
     bool original_colors;
     char styles_buffer[4096]; /* -s list, split in place */
+    const char *style_masks[CLS_CLI_MAX_STYLES]; /* --style-masks, one per style image */
+    int style_mask_count;
+    char style_masks_buffer[4096];
+    const char *content_mask; /* --content-mask */
     cls_transfer_params params;
 } cls_cli_options;
 

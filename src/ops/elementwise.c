@@ -60,6 +60,20 @@ cls_status cls_add_channel_values(cls_ctx *ctx, cls_shape s, const float *values
     return cls_launch(ctx, "add_channel_values", args, 5, 1, &global, NULL);
 }
 
+cls_status cls_mask_planes(cls_ctx *ctx, cls_shape s, cl_mem x, cl_mem mask, bool accumulate,
+                           cl_mem out)
+{
+    cls_status status = cls_shape_check(s, "mask_planes");
+    if (status != CLS_OK)
+        return status;
+    const cl_uint plane = (cl_uint)(s.h * s.w), add = accumulate ? 1u : 0u;
+    const cl_uint n = (cl_uint)cls_shape_count(s);
+    const size_t global = cls_shape_count(s);
+    const cls_arg args[] = {CLS_ARG(x),   CLS_ARG(mask), CLS_ARG(plane),
+                            CLS_ARG(add), CLS_ARG(out),  CLS_ARG(n)};
+    return cls_launch(ctx, "mask_planes", args, 6, 1, &global, NULL);
+}
+
 cls_status cls_read_floats(cls_ctx *ctx, cl_mem result, size_t index, size_t count, float *out)
 {
     cl_int err = clEnqueueReadBuffer(ctx->queue, result, CL_TRUE, index * sizeof(float),

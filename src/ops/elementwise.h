@@ -25,6 +25,11 @@ cls_status cls_axpy_clamp(cls_ctx *ctx, size_t count, float a, cl_mem x, float l
  * subtracting the ImageNet mean). */
 cls_status cls_add_channel_values(cls_ctx *ctx, cls_shape s, const float *values, cl_mem x);
 
+/* out = x * mask, or out += x * mask when accumulate, mask holding one weight per pixel
+ * (s.h * s.w floats) for every channel plane of the NCHW tensor x. out may be x. */
+cls_status cls_mask_planes(cls_ctx *ctx, cls_shape s, cl_mem x, cl_mem mask, bool accumulate,
+                           cl_mem out);
+
 /* Reads count floats starting at result[index] into out (blocking). */
 cls_status cls_read_floats(cls_ctx *ctx, cl_mem result, size_t index, size_t count, float *out);
 

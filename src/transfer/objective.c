@@ -43,18 +43,68 @@ float cls_gram_scale(const cls_transfer *run, cls_shape s)
     return (float)(1.0 / ((double)s.c * s.h * s.w));
 }
 
+/* The content loss of a content mask: the squared error of the features times the mask's
+ * square root (the target was masked alike), its gradient masked again into out. */
+static cls_status masked_content_loss(cls_transfer *run, int i, cl_mem tap, cls_shape s,
+                                      float value_scale, float grad_coef, cl_mem out)
+{
+    cls_status status = CLS_OK;
+    const cl_mem mask = run->content[i].mask;
+    const size_t count = cls_shape_count(s);
+    CLS_TRY(cls_mask_planes(run->ctx, s, tap, mask, false, run->masked));
+    CLS_TRY(cls_fill(run->ctx, count, 0.0f, run->masked_grad));
+    CLS_TRY(cls_loss_sqdiff(run->ctx, count, run->masked, run->content[i].target, value_scale,
+                            grad_coef, run->masked_grad, run->losses, i));
+    CLS_TRY(cls_mask_planes(run->ctx, s, run->masked_grad, mask, true, out));
+fail:
+    return status;
+}
+
 static cls_status content_loss(cls_transfer *run, int i, cl_mem tap, cl_mem grad, cls_shape s)
 {
     cls_status status = CLS_OK;
     const sqdiff_coef k = content_coef(run, i, s);
     const size_t count = cls_shape_count(s);
-    if (!run->params.normalize_gradients)
-        return cls_loss_sqdiff(run->ctx, count, tap, run->content[i].target, k.value_scale,
-                               k.grad_coef, grad, run->losses, i);
-    CLS_TRY(cls_fill(run->ctx, count, 0.0f, run->layer_grad));
-    CLS_TRY(cls_loss_sqdiff(run->ctx, count, tap, run->content[i].target, k.value_scale,
-                            k.unit_coef, run->layer_grad, run->losses, i));
-    CLS_TRY(cls_grad_norm_add(run, count, k.weight, grad));
+    const bool normalize = run->params.normalize_gradients;
+    const cl_mem out = normalize ? run->layer_grad : grad;
+    const float coef = normalize ? k.unit_coef : k.grad_coef;
+    if (normalize)
+        CLS_TRY(cls_fill(run->ctx, count, 0.0f, run->layer_grad));
+    if (run->content[i].mask)
+        CLS_TRY(masked_content_loss(run, i, tap, s, k.value_scale, coef, out));
+    else
+        CLS_TRY(cls_loss_sqdiff(run->ctx, count, tap, run->content[i].target, k.value_scale, coef,
+                                out, run->losses, i));
+    if (normalize)
+        CLS_TRY(cls_grad_norm_add(run, count, k.weight, grad));
+fail:
+    return status;
+}
+
+/* The guided Gram loss of style layer i with masks: for each region r, G_r = gram(F * m_r) /
+ * mean(m_r^2) against style image r's Gram, weighted by the region's weight; the gradient of
+ * the masked features masked again into out. */
+static cls_status guided_style_loss(cls_transfer *run, int i, cl_mem tap, cls_shape s, float coef,
+                                    cl_mem out)
+{
+    cls_status status = CLS_OK;
+    cls_style_slot *slot = &run->style[i];
+    const size_t cc = (size_t)s.c * (size_t)s.c;
+    const sqdiff_coef k = style_coef(run, i, s);
+    for (int r = 0; r < run->regions; r++) {
+        const cls_region *region = cls_run_region(run, i, r);
+        const float scale = (float)(cls_gram_scale(run, s) * region->inv_energy);
+        const int index = run->content_layers.count + i * run->regions + r;
+        CLS_TRY(cls_mask_planes(run->ctx, s, tap, region->mask, false, run->masked));
+        CLS_TRY(cls_gram_forward(run->ctx, s, run->masked, scale, slot->gram));
+        CLS_TRY(cls_fill(run->ctx, cc, 0.0f, slot->grad_gram));
+        CLS_TRY(cls_loss_sqdiff(run->ctx, cc, slot->gram, region->target, k.value_scale,
+                                (float)(coef * run->region_weight[r]), slot->grad_gram,
+                                run->losses, index));
+        CLS_TRY(cls_gram_backward(run->ctx, s, run->masked, slot->grad_gram, scale, false,
+                                  run->masked_grad));
+        CLS_TRY(cls_mask_planes(run->ctx, s, run->masked_grad, region->mask, true, out));
+    }
 fail:
     return status;
 }
@@ -67,6 +117,15 @@ static cls_status style_loss(cls_transfer *run, int i, cl_mem tap, cl_mem grad, 
     const float scale = cls_gram_scale(run, s);
     const sqdiff_coef k = style_coef(run, i, s);
     const bool normalize = run->params.normalize_gradients;
+    if (run->regions > 0) {
+        if (normalize)
+            CLS_TRY(cls_fill(run->ctx, cls_shape_count(s), 0.0f, run->layer_grad));
+        CLS_TRY(guided_style_loss(run, i, tap, s, normalize ? k.unit_coef : k.grad_coef,
+                                  normalize ? run->layer_grad : grad));
+        if (normalize)
+            CLS_TRY(cls_grad_norm_add(run, cls_shape_count(s), k.weight, grad));
+        return CLS_OK;
+    }
     CLS_TRY(cls_gram_forward(run->ctx, s, tap, scale, slot->gram));
     CLS_TRY(cls_fill(run->ctx, cc, 0.0f, slot->grad_gram));
     CLS_TRY(cls_loss_sqdiff(run->ctx, cc, slot->gram, slot->target, k.value_scale,
@@ -100,12 +159,15 @@ static cls_loss_terms weigh(const cls_transfer *run, int eval)
 {
     const float *v = run->losses_host;
     const int nc = run->content_layers.count, ns = run->style_layers.count;
+    const int per_layer = cls_run_style_slots(run);
     cls_loss_terms t = {.eval = eval};
     for (int i = 0; i < nc; i++)
         t.content += run->params.content_weight * run->content_layers.weight[i] * v[i];
     for (int i = 0; i < ns; i++)
-        t.style += run->params.style_weight * run->style_layers.weight[i] * v[nc + i];
-    t.tv = run->params.tv_weight * v[nc + ns];
+        for (int r = 0; r < per_layer; r++)
+            t.style += run->params.style_weight * run->style_layers.weight[i] *
+                       (run->regions ? run->region_weight[r] : 1.0) * v[nc + i * per_layer + r];
+    t.tv = run->params.tv_weight * v[nc + ns * per_layer];
     t.total = t.content + t.style + t.tv;
     return t;
 }
@@ -114,7 +176,8 @@ cls_status cls_transfer_evaluate(void *user, cl_mem x, cl_mem grad, int eval, do
 {
     cls_status status = CLS_OK;
     cls_transfer *run = user;
-    const int slots = run->content_layers.count + run->style_layers.count + 1;
+    const int slots =
+        run->content_layers.count + run->style_layers.count * cls_run_style_slots(run) + 1;
     CLS_TRY(cls_fill(run->ctx, (size_t)slots, 0.0f, run->losses));
     CLS_TRY(cls_net_forward(run->net, x));
     CLS_TRY(cls_net_backward(run->net, tap_losses, run, grad));

@@ -23,8 +23,16 @@ typedef struct cls_style_slot {
 
 typedef struct cls_content_slot {
     int layer;
-    cl_mem target;
+    cl_mem target; /* with a content mask: the features times the mask's square root */
+    cl_mem mask;   /* the square root of the content mask at this layer, or NULL */
 } cls_content_slot;
+
+/* One style image's region at one style layer (style_masks): its mask at the layer's size,
+ * the guided Gram's extra scale 1 / mean(mask^2), and the style image's own Gram target. */
+typedef struct cls_region {
+    cl_mem mask, target;
+    double inv_energy;
+} cls_region;
 
 struct cls_transfer {
     cls_ctx *ctx;
@@ -43,6 +51,14 @@ struct cls_transfer {
     cl_mem x_good; /* the image after the last iteration with a finite loss */
     cl_mem losses; /* one float per content layer, per style layer, and tv */
     float *losses_host;
+
+    /* style_masks: regions per style layer (0: no masks), their weights (the blend weights
+     * scaled to mean 1) and region[layer * regions + r]; masked features and their
+     * gradient, the size of the largest masked tap */
+    int regions;
+    double *region_weight;
+    cls_region *region;
+    cl_mem masked, masked_grad;
 
     /* normalize_gradients: one loss layer's own gradient, before it is normalised and
      * added, and the vector space its L1 norm is taken in */
@@ -74,6 +90,9 @@ cls_status cls_content_targets(cls_transfer *run, cl_mem content);
 /* CLS_ERR_CANCELLED when the caller's cancel callback asks to stop, else CLS_OK. */
 cls_status cls_transfer_poll_cancel(const cls_transfer *run);
 
+/* A layer's output for an image of height x width (each pooling halves, rounding down). */
+cls_shape cls_run_layer_shape(const cls_transfer *run, int layer, int height, int width);
+
 /* The Gram normaliser of a layer: 1 / (C H W) by default, 1 for the paper's. */
 float cls_gram_scale(const cls_transfer *run, cls_shape s);
 
@@ -91,6 +110,27 @@ size_t cls_grad_norm_bytes(const cls_ctx *ctx, size_t elements);
 
 /* grad += weight * g / (|g|_1 + 1e-8), g the first count floats of run->layer_grad. */
 cls_status cls_grad_norm_add(cls_transfer *run, size_t count, double weight, cl_mem grad);
+
+/* Masks (style_masks, content_mask): checked, resized to the content, pooled to every loss
+ * layer's size and uploaded; the region targets and masked-feature buffers allocated. Before
+ * the targets are computed. */
+cls_status cls_masks_prepare(cls_transfer *run, const double *blend, int style_count);
+void cls_masks_release(cls_transfer *run);
+
+/* Device bytes cls_masks_prepare allocates. */
+size_t cls_masks_plan_bytes(const cls_transfer *run);
+
+/* The region of style layer i and style image r. */
+static inline cls_region *cls_run_region(const cls_transfer *run, int i, int r)
+{
+    return &run->region[i * run->regions + r];
+}
+
+/* Loss slots per style layer: one per region, else one. */
+static inline int cls_run_style_slots(const cls_transfer *run)
+{
+    return run->regions > 0 ? run->regions : 1;
+}
 
 /* The objective the optimisers minimise: f(x) and its gradient. */
 cls_status cls_transfer_evaluate(void *run, cl_mem x, cl_mem grad, int eval, double *loss);

@@ -1,5 +1,5 @@
 /* The optimisation targets: content features of the content image, and Gram matrices of
- * the style images blended with their weights. */
+ * the style images blended with their weights (with style masks: each style image's own). */
 #include "ops/elementwise.h"
 #include "ops/gram.h"
 #include "transfer/image_tensor.h"
@@ -13,8 +13,9 @@ static cls_pool_kind pool_kind(cls_pooling pooling)
     return pooling == CLS_POOLING_AVG ? CLS_POOL_AVG : CLS_POOL_MAX;
 }
 
-/* Adds weight x the Gram matrices of one style image into the style targets. */
-static cls_status add_style_image(cls_transfer *run, const cls_image *style, double weight)
+/* Adds weight x the Gram matrices of one style image into the style targets, or with style
+ * masks writes them as region r's targets. */
+static cls_status add_style_image(cls_transfer *run, const cls_image *style, double weight, int r)
 {
     cls_status status = CLS_OK;
     cls_net *net = NULL;
@@ -35,6 +36,11 @@ static cls_status add_style_image(cls_transfer *run, const cls_image *style, dou
         cl_mem tap;
         cls_shape s;
         CLS_TRY(cls_net_tap(net, slot->layer, &tap, &s));
+        if (run->regions > 0) {
+            CLS_TRY(cls_gram_forward(run->ctx, s, tap, cls_gram_scale(run, s),
+                                     cls_run_region(run, i, r)->target));
+            continue;
+        }
         CLS_TRY(cls_gram_forward(run->ctx, s, tap, cls_gram_scale(run, s), slot->gram));
         CLS_TRY(cls_axpy(run->ctx, (size_t)s.c * s.c, (float)weight, slot->gram, slot->target));
     }
@@ -61,7 +67,7 @@ cls_status cls_style_targets(cls_transfer *run, const cls_image *styles, int cou
     }
     for (int s = 0; s < count; s++) {
         CLS_TRY(cls_transfer_poll_cancel(run));
-        CLS_TRY(add_style_image(run, &styles[s], (blend ? blend[s] : 1.0) / sum));
+        CLS_TRY(add_style_image(run, &styles[s], (blend ? blend[s] : 1.0) / sum, s));
     }
 fail:
     return status;
@@ -78,6 +84,9 @@ cls_status cls_content_targets(cls_transfer *run, cl_mem content)
         CLS_CHECK_CL(clEnqueueCopyBuffer(run->ctx->queue, tap, run->content[i].target, 0, 0,
                                          cls_shape_count(s) * sizeof(float), 0, NULL, NULL),
                      "copying content targets");
+        if (run->content[i].mask) /* compared with the features times the same mask */
+            CLS_TRY(cls_mask_planes(run->ctx, s, run->content[i].target, run->content[i].mask,
+                                    false, run->content[i].target));
     }
 fail:
     return status;

@@ -42,6 +42,9 @@ static cls_status check_params(const cls_transfer_params *p)
     if (p->lbfgs_history < 1)
         return cls_error(CLS_ERR_INVALID_ARGUMENT, "L-BFGS history must be at least 1, got %d",
                          p->lbfgs_history);
+    if (p->style_masks && p->style_mask_count < 1)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "style masks given with a count of %d",
+                         p->style_mask_count);
     if (p->max_line_search < 0)
         return cls_error(CLS_ERR_INVALID_ARGUMENT,
                          "line search evaluations must be 0 (the budget) or more, got %d",
@@ -104,8 +107,7 @@ fail:
     return status;
 }
 
-/* A layer's output for an image of height x width. */
-static cls_shape layer_output_shape(const cls_transfer *run, int layer, int height, int width)
+cls_shape cls_run_layer_shape(const cls_transfer *run, int layer, int height, int width)
 {
     int h = height, w = width;
     for (int i = 0; i < layer; i++)
@@ -120,7 +122,7 @@ size_t cls_run_gram_scratch_bytes(const cls_transfer *run, int height, int width
 {
     size_t most = 0;
     for (int i = 0; i < run->style_layers.count; i++) {
-        cls_shape s = layer_output_shape(run, run->style[i].layer, height, width);
+        cls_shape s = cls_run_layer_shape(run, run->style[i].layer, height, width);
         size_t bytes = cls_gram_scratch_bytes(run->model->ctx, s);
         most = bytes > most ? bytes : most;
     }
@@ -155,7 +157,7 @@ static size_t larger(size_t a, size_t b)
 
 static size_t content_target_bytes(const cls_transfer *run, int layer)
 {
-    return cls_shape_count(layer_output_shape(run, layer, run->height, run->width)) * sizeof(float);
+    return cls_shape_count(cls_run_layer_shape(run, layer, run->height, run->width)) * sizeof(float);
 }
 
 /* Target, Gram and loss buffers. */
@@ -170,7 +172,8 @@ static cls_status allocate_slots(cls_transfer *run)
         CLS_TRY(cls_buffer_create(run->ctx, bytes, "Gram gradients", &s->grad_gram));
         run->device_bytes += 3 * bytes;
     }
-    const size_t slots = (size_t)(run->content_layers.count + run->style_layers.count + 1);
+    const size_t slots = (size_t)(run->content_layers.count +
+                                  run->style_layers.count * cls_run_style_slots(run) + 1);
     CLS_TRY(cls_buffer_create(run->ctx, slots * sizeof(float), "losses", &run->losses));
     run->losses_host = calloc(slots, sizeof *run->losses_host);
     CLS_CHECK_ALLOC(run->losses_host, "loss values");
@@ -221,6 +224,7 @@ static void destroy_run(cls_transfer *run)
     if (!run)
         return;
     cls_grad_norm_release(run);
+    cls_masks_release(run);
     for (int i = 0; i < CLS_MAX_LAYER_LIST; i++) {
         cl_mem all[] = {run->content[i].target, run->style[i].target, run->style[i].gram,
                         run->style[i].grad_gram};
@@ -288,6 +292,7 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
         largest_tap = larger(largest_tap, content_target_bytes(run, run->style[i].layer));
     if (params->normalize_gradients)
         slots += cls_grad_norm_bytes(model->ctx, largest_tap / sizeof(float));
+    slots += cls_masks_plan_bytes(run);
     /* Style images are processed (and their networks freed) before the optimiser starts. */
     const size_t optimising = net + optimizer_bytes(model->ctx, params, run->n);
     *bytes = derived + slots + gram_backward + (style_net > optimising ? style_net : optimising);
@@ -445,6 +450,10 @@ static cls_status check_inputs(const cls_image *content, const cls_image *styles
     }
     if (sum <= 0.0)
         return cls_error(CLS_ERR_INVALID_ARGUMENT, "the style blend weights sum to 0");
+    if (params->style_masks && params->style_mask_count != count)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT,
+                         "%d style masks for %d style images: give one mask per style image",
+                         params->style_mask_count, count);
 fail:
     return status;
 }
@@ -462,6 +471,7 @@ static cls_status prepare(cls_transfer *run, const cls_image *content, const cls
 {
     cls_status status = CLS_OK;
     CLS_TRY(resolve_layers(run));
+    CLS_TRY(cls_masks_prepare(run, blend, style_count)); /* refuses bad masks before work */
     int measured = 0;
     const cls_net_config content_net = net_config(run);
     CLS_TRY(cls_net_select_algorithms(run->model, &content_net, false, run->params.cancel,

@@ -129,6 +129,44 @@ def outputs(tmp):
               r.returncode == 0 and png_info(path) is not None, r)
 
 
+def write_grey_png(path, width, height, value_at):
+    """A greyscale 8-bit PNG whose pixel (x, y) is value_at(x, y)."""
+    import zlib
+    rows = b"".join(b"\x00" + bytes(value_at(x, y) for x in range(width)) for y in range(height))
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + \
+            struct.pack(">I", zlib.crc32(kind + data) & 0xffffffff)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0,
+                                                                  0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def masks(tmp):
+    """--style-masks and --content-mask: a run with masks of another size than the content,
+    and hostile masks (unreadable, black everywhere, the wrong count): a clear error naming
+    the file or the flag, nothing written."""
+    left, right = os.path.join(tmp, "left.png"), os.path.join(tmp, "right.png")
+    black = os.path.join(tmp, "black.png")
+    write_grey_png(left, 20, 10, lambda x, y: 255 if x < 10 else 0)
+    write_grey_png(right, 20, 10, lambda x, y: 0 if x < 10 else 255)
+    write_grey_png(black, 8, 8, lambda x, y: 0)
+    out = os.path.join(tmp, "masked.png")
+    r = run(*base(out, "-s", STYLE + "," + CONTENT, "--style-masks", left + "," + right,
+                  "--content-mask", right, "-q"))
+    check("two styles with --style-masks and a --content-mask write the image",
+          r.returncode == 0 and png_info(out) is not None and r.stderr == "", r)
+    bad = os.path.join(tmp, "bad-mask.png")
+    for extra, code, words in (
+            (["--style-masks", os.path.join(tmp, "missing.png")], 1, "missing.png"),
+            (["--style-masks", black], 1, "black everywhere"),
+            (["--content-mask", black], 1, "black everywhere"),
+            (["--style-masks", left + "," + right], 2, "--style-masks has 2 masks for 1")):
+        r = run(*base(bad, *extra))
+        check("%s: exit %d, says '%s', writes nothing" % (" ".join(extra[:1]), code, words),
+              r.returncode == code and words in r.stderr and not os.path.exists(bad), r)
+
+
 def reproducible(tmp):
     """--reproducible: two runs, each with a fresh cache (kernels, convolution choices), write
     the same bytes, and neither times a convolution. (That a measured choice would change
@@ -263,6 +301,7 @@ def interrupts(tmp):
 with tempfile.TemporaryDirectory() as tmp:
     usage_errors(tmp)
     outputs(tmp)
+    masks(tmp)
     if harness.QUICK:  # two cold kernel caches under valgrind would take many minutes
         print("quick: --reproducible runs left out")
     else:

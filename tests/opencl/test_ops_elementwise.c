@@ -1,5 +1,5 @@
 /* ReLU and the vector helpers (fill, scale, axpy, axpy_clamp, add_channel_values) on the
- * device against the reference. Vectors are followed by a guard band of sentinels that no
+ * device against the reference, and mask_planes. Vectors are followed by a guard band of sentinels that no
  * op may touch. */
 #include "check.h"
 #include "device_util.h"
@@ -139,6 +139,31 @@ static void add_channel_values(void)
     }
 }
 
+/* Per-pixel masks over every channel plane, written and accumulated, and in place. */
+static void mask_planes(void)
+{
+    static const cls_shape cases[] = {{1, 1, 1, 1}, {1, 64, 13, 17}, {2, 3, 33, 64}, {1, 512, 3, 5}};
+    ref_rng rng = ref_rng_make(305);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const cls_shape s = cases[i];
+        const size_t n = cls_shape_count(s), plane = (size_t)s.h * s.w;
+        float *x = host_random(&rng, n, -2.0f, 2.0f);
+        float *mask = host_random(&rng, plane, 0.0f, 1.0f);
+        float *want = guarded_random(&rng, n);
+        cl_mem d_x = dev_upload(x, n), d_mask = dev_upload(mask, plane);
+        cl_mem out = dev_upload(want, n + GUARD);
+        for (int accumulate = 1; accumulate >= 0; accumulate--) {
+            CHECK_STATUS(cls_mask_planes(dev, s, d_x, d_mask, accumulate, out), CLS_OK);
+            ref_mask_planes(s.n, s.c, s.h, s.w, x, mask, accumulate, want);
+            CHECK(dev_expect_close(out, want, n + GUARD, TOL_ELEMENTWISE, "mask_planes %s%s",
+                                   shape_str(s), accumulate ? " accumulate" : ""));
+        }
+        CHECK_STATUS(cls_mask_planes(dev, s, d_x, d_mask, false, d_x), CLS_OK); /* in place */
+        CHECK(dev_expect_close(d_x, want, n, TOL_ELEMENTWISE, "mask_planes %s in place",
+                               shape_str(s)));
+    }
+}
+
 static void shape_errors(void)
 {
     static const cls_shape too_many_channels[] = {{1, 5, 2, 2}, {1, 64, 2, 2}};
@@ -160,6 +185,7 @@ int main(int argc, char **argv)
     RUN_CASE(vector_helpers);
     RUN_CASE(empty_vectors);
     RUN_CASE(add_channel_values);
+    RUN_CASE(mask_planes);
     RUN_CASE(shape_errors);
     dev_close();
     return check_report();

@@ -801,6 +801,17 @@ void ref_add_channel_mean(int N, int C, int H, int W, const float *mean, float *
         }
 }
 
+void ref_mask_planes(int N, int C, int H, int W, const float *x, const float *mask,
+                     int accumulate, float *out)
+{
+    const size_t hw = (size_t)H * (size_t)W;
+    for (size_t plane = 0; plane < (size_t)N * C; plane++)
+        for (size_t k = 0; k < hw; k++) {
+            const float v = (float)((double)x[plane * hw + k] * mask[k]);
+            out[plane * hw + k] = accumulate ? (float)((double)out[plane * hw + k] + v) : v;
+        }
+}
+
 /* ---------------------------------------------------------------------------------------
  * Finite differences and comparisons
  * ------------------------------------------------------------------------------------- */

@@ -195,6 +195,11 @@ void ref_axpy_clamp(size_t n, float a, const float *x, float lo, float hi, float
 /* x[n][c] += mean[c] over every pixel (C = 3 for an RGB image). */
 void ref_add_channel_mean(int N, int C, int H, int W, const float *mean, float *x);
 
+/* out = x * mask (accumulate: out += x * mask), mask one weight per pixel (H x W) applied to
+ * every channel plane: the masked features of guided Gram matrices. */
+void ref_mask_planes(int N, int C, int H, int W, const float *x, const float *mask,
+                     int accumulate, float *out);
+
 /* ---------------------------------------------------------------------------------------
  * Finite differences and comparisons
  * ------------------------------------------------------------------------------------- */
