@@ -395,7 +395,8 @@ int main(int argc, char **argv)
         RUN_CASE(adam);   /* Adam's step is in every first_losses */
         RUN_CASE(long_run_decreases);
     }
-    RUN_CASE(reproducible_ignores_measured_choices);
+    if (!check_quick()) /* nine L-BFGS evaluations for one flag: minutes under valgrind */
+        RUN_CASE(reproducible_ignores_measured_choices);
     RUN_CASE(cancel_returns_current_image);
     RUN_CASE(bad_parameters);
     cls_model_destroy(model);
