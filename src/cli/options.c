@@ -175,6 +175,7 @@ void cls_cli_print_help(FILE *out)
           "  CLSTYLE_KERNEL_DIR           read kernel sources from this directory\n"
           "  CLSTYLE_NO_BLAS_TUNING=1     ignore the parameters `clstyle tune` stored\n"
           "  CLSTYLE_REPRODUCIBLE=1       as --reproducible\n"
+          "  CLSTYLE_PROFILE=1            at exit, the time each kernel took\n"
           "  XDG_CACHE_HOME               compiled kernels and tuned parameters go to\n"
           "                               $XDG_CACHE_HOME/clstyle\n"
           "                               (default ~/.cache/clstyle)\n"

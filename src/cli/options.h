@@ -28,7 +28,7 @@ typedef struct cls_cli_options {
     int output_depth, jpeg_quality;
     uint64_t max_pixels;
     bool original_colors;
-    char styles_buffer[4096]; /* -s list, split in place */
+    char styles_buffer[4096];                    /* -s list, split in place */
     const char *style_masks[CLS_CLI_MAX_STYLES]; /* --style-masks, one per style image */
     int style_mask_count;
     char style_masks_buffer[4096];

@@ -74,12 +74,12 @@ static cls_status channel_mix(cls_ctx *ctx, cl_mem a, bool trans_a, int rows_m, 
     cls_status status = CLS_OK;
     if (ctx->tunables.wino_clblast) {
         const size_t m = (size_t)rows_m, k = (size_t)depth;
-        CLS_CHECK_BLAS(CLBlastSgemmStridedBatched(
-                           CLBlastLayoutRowMajor,
-                           trans_a ? CLBlastTransposeYes : CLBlastTransposeNo, CLBlastTransposeNo,
-                           m, ld, k, 1.0f, a, 0, trans_a ? m : k, m * k, b, 0, ld, k * ld, 0.0f, c,
-                           0, ld, m * ld, 36, &ctx->queue, NULL),
-                       "Winograd channel mixing (CLBlastSgemmStridedBatched)");
+        CLS_RUN_BLAS(ctx,
+                     CLBlastSgemmStridedBatched(
+                         CLBlastLayoutRowMajor, trans_a ? CLBlastTransposeYes : CLBlastTransposeNo,
+                         CLBlastTransposeNo, m, ld, k, 1.0f, a, 0, trans_a ? m : k, m * k, b, 0, ld,
+                         k * ld, 0.0f, c, 0, ld, m * ld, 36, &ctx->queue, NULL),
+                     "Winograd channel mixing (CLBlastSgemmStridedBatched)");
         return CLS_OK;
     }
     const cl_int rows_arg = rows_m, depth_arg = depth, ld_arg = (cl_int)ld, trans = trans_a;

@@ -18,7 +18,7 @@ cls_status cls_scale(cls_ctx *ctx, size_t count, float a, cl_mem x)
 {
     cls_status status = CLS_OK;
     if (count > 0)
-        CLS_CHECK_BLAS(CLBlastSscal(count, a, x, 0, 1, &ctx->queue, NULL), "CLBlastSscal");
+        CLS_RUN_BLAS(ctx, CLBlastSscal(count, a, x, 0, 1, &ctx->queue, NULL), "CLBlastSscal");
 fail:
     return status;
 }
@@ -27,7 +27,8 @@ cls_status cls_axpy(cls_ctx *ctx, size_t count, float a, cl_mem x, cl_mem y)
 {
     cls_status status = CLS_OK;
     if (count > 0)
-        CLS_CHECK_BLAS(CLBlastSaxpy(count, a, x, 0, 1, y, 0, 1, &ctx->queue, NULL), "CLBlastSaxpy");
+        CLS_RUN_BLAS(ctx, CLBlastSaxpy(count, a, x, 0, 1, y, 0, 1, &ctx->queue, NULL),
+                     "CLBlastSaxpy");
 fail:
     return status;
 }

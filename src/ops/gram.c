@@ -19,11 +19,12 @@ static cls_status gram_split(cls_ctx *ctx, size_t c, size_t hw, size_t parts, cl
     cl_mem partial;
     CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WORK_A, parts * c * c * sizeof(float), &partial));
     const size_t cols = hw / parts;
-    CLS_CHECK_BLAS(CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, CLBlastTransposeNo,
-                                              CLBlastTransposeYes, c, c, cols, scale, features,
-                                              offset, hw, cols, features, offset, hw, cols, 0.0f,
-                                              partial, 0, c, c * c, parts, &ctx->queue, NULL),
-                   "Gram matrix (CLBlastSgemmStridedBatched)");
+    CLS_RUN_BLAS(ctx,
+                 CLBlastSgemmStridedBatched(CLBlastLayoutRowMajor, CLBlastTransposeNo,
+                                            CLBlastTransposeYes, c, c, cols, scale, features,
+                                            offset, hw, cols, features, offset, hw, cols, 0.0f,
+                                            partial, 0, c, c * c, parts, &ctx->queue, NULL),
+                 "Gram matrix (CLBlastSgemmStridedBatched)");
     const cl_uint parts_arg = (cl_uint)parts, count = (cl_uint)(c * c),
                   out_offset = (cl_uint)gram_offset;
     const cls_arg args[] = {CLS_ARG(partial), CLS_ARG(parts_arg),  CLS_ARG(count),
@@ -46,10 +47,11 @@ cls_status cls_gram_forward(cls_ctx *ctx, cls_shape f, cl_mem features, float sc
             CLS_TRY(gram_split(ctx, c, hw, parts, features, n * c * hw, scale, gram, n * c * c));
             continue;
         }
-        CLS_CHECK_BLAS(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes,
-                                    c, c, hw, scale, features, n * c * hw, hw, features, n * c * hw,
-                                    hw, 0.0f, gram, n * c * c, c, &ctx->queue, NULL),
-                       "Gram matrix (CLBlastSgemm)");
+        CLS_RUN_BLAS(ctx,
+                     CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeYes, c,
+                                  c, hw, scale, features, n * c * hw, hw, features, n * c * hw, hw,
+                                  0.0f, gram, n * c * c, c, &ctx->queue, NULL),
+                     "Gram matrix (CLBlastSgemm)");
     }
 fail:
     return status;
@@ -70,11 +72,12 @@ cls_status cls_gram_backward(cls_ctx *ctx, cls_shape f, cl_mem features, cl_mem 
         const cl_uint offset = (cl_uint)(n * c * c);
         const cls_arg args[] = {CLS_ARG(grad_gram), CLS_ARG(offset), CLS_ARG(sym), CLS_ARG(c_arg)};
         CLS_TRY(cls_launch(ctx, "symmetrize", args, 4, 2, global, NULL));
-        CLS_CHECK_BLAS(CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo,
-                                    c, hw, c, scale, sym, 0, c, features, n * c * hw, hw,
-                                    accumulate ? 1.0f : 0.0f, grad_features, n * c * hw, hw,
-                                    &ctx->queue, NULL),
-                       "Gram gradient (CLBlastSgemm)");
+        CLS_RUN_BLAS(ctx,
+                     CLBlastSgemm(CLBlastLayoutRowMajor, CLBlastTransposeNo, CLBlastTransposeNo, c,
+                                  hw, c, scale, sym, 0, c, features, n * c * hw, hw,
+                                  accumulate ? 1.0f : 0.0f, grad_features, n * c * hw, hw,
+                                  &ctx->queue, NULL),
+                     "Gram gradient (CLBlastSgemm)");
     }
 fail:
     return status;

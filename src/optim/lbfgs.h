@@ -8,8 +8,8 @@
 #include "optim/objective.h"
 
 typedef struct cls_lbfgs_params {
-    int max_iter;            /* iterations */
-    int max_eval;            /* objective evaluations; torch's default is max_iter * 5 / 4 */
+    int max_iter; /* iterations */
+    int max_eval; /* objective evaluations; torch's default is max_iter * 5 / 4 */
     /* Evaluations one line search may take. 25 (the default): torch's max_ls in releases
      * before pytorch/pytorch#135026, the search may run past max_eval and the run stops after
      * it. 0: what is left of max_eval, as torch does since (2.15 here). */

@@ -88,8 +88,8 @@ cls_status cls_vec_asum(cls_vec_space *v, cl_mem a, double *out)
 cls_status cls_vec_asum_count(cls_vec_space *v, size_t count, cl_mem a, double *out)
 {
     cls_status status = CLS_OK;
-    CLS_CHECK_BLAS(CLBlastSasum(count, v->result, 0, a, 0, 1, &v->ctx->queue, NULL),
-                   "CLBlastSasum");
+    CLS_RUN_BLAS(v->ctx, CLBlastSasum(count, v->result, 0, a, 0, 1, &v->ctx->queue, NULL),
+                 "CLBlastSasum");
     CLS_TRY(read_scalar(v, out));
 fail:
     return status;
@@ -100,8 +100,8 @@ cls_status cls_vec_absmax(cls_vec_space *v, cl_mem a, double *out)
     cls_status status = CLS_OK;
     cl_uint index = 0;
     float value = 0.0f;
-    CLS_CHECK_BLAS(CLBlastiSamax(v->n, v->result, 0, a, 0, 1, &v->ctx->queue, NULL),
-                   "CLBlastiSamax");
+    CLS_RUN_BLAS(v->ctx, CLBlastiSamax(v->n, v->result, 0, a, 0, 1, &v->ctx->queue, NULL),
+                 "CLBlastiSamax");
     CLS_CHECK_CL(clEnqueueReadBuffer(v->ctx->queue, v->result, CL_TRUE, 0, sizeof index, &index, 0,
                                      NULL, NULL),
                  "reading the index of the largest element");

@@ -3,6 +3,7 @@
 #define CLS_RUNTIME_BLAS_STATUS_H
 
 #include "runtime/error.h"
+#include "runtime/profile.h"
 
 #include <clblast_c.h>
 
@@ -14,6 +15,21 @@ cls_status cls_error_blas(CLBlastStatusCode code, const char *what);
 #define CLS_CHECK_BLAS(code, what)                                                                 \
     do {                                                                                           \
         CLBlastStatusCode cls_blas_ = (code);                                                      \
+        if (cls_blas_ != CLBlastSuccess) {                                                         \
+            status = cls_error_blas(cls_blas_, (what));                                            \
+            goto fail;                                                                             \
+        }                                                                                          \
+    } while (0)
+
+/* CLS_CHECK_BLAS for the routines a run calls, each a row of the CLSTYLE_PROFILE table
+ * (runtime/profile.h) named by what. */
+#define CLS_RUN_BLAS(ctx, code, what)                                                              \
+    do {                                                                                           \
+        double cls_start_ = 0.0;                                                                   \
+        const bool cls_profiled_ = cls_profile_begin((ctx), &cls_start_);                          \
+        CLBlastStatusCode cls_blas_ = (code);                                                      \
+        if (cls_profiled_)                                                                         \
+            cls_profile_end((ctx), (what), cls_start_);                                            \
         if (cls_blas_ != CLBlastSuccess) {                                                         \
             status = cls_error_blas(cls_blas_, (what));                                            \
             goto fail;                                                                             \

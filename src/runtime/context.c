@@ -3,6 +3,7 @@
 #include "runtime/blas_tune.h"
 #include "runtime/device.h"
 #include "runtime/kernel_cache.h"
+#include "runtime/profile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,6 +124,7 @@ cls_status cls_ctx_create(const cls_ctx_params *params_in, cls_ctx **out)
     CLS_TRY(choose_device(ctx, spec));
     cls_log(ctx, CLS_LOG_INFO, "device %d: %s (%s, %s, driver %s)", ctx->info.index, ctx->info.name,
             ctx->info.platform, cls_device_type_str(ctx->info.type), ctx->info.driver_version);
+    ctx->profile_on = env_flag("CLSTYLE_PROFILE");
     CLS_TRY(create_queue(ctx, params.profiling));
     ctx->tunables = cls_tunables_for(&ctx->info);
     ctx->reproducible = params.reproducible || env_flag("CLSTYLE_REPRODUCIBLE");
@@ -151,6 +153,7 @@ void cls_ctx_destroy(cls_ctx *ctx)
 {
     if (!ctx)
         return;
+    cls_profile_report(ctx);
     cls_programs_release(ctx);
     free(ctx->conv_choices);
     for (int i = 0; i < CLS_SCRATCH_SLOTS; i++)

@@ -36,7 +36,7 @@ struct cls_ctx {
     cl_command_queue queue;
 
     cls_tunables tunables;
-    bool reproducible; /* choices by rule only (cls_ctx_params.reproducible) */
+    bool reproducible;    /* choices by rule only (cls_ctx_params.reproducible) */
     cl_program *programs; /* one per embedded .cl file, in cls_kernel_sources order */
     size_t program_count;
     cls_named_kernel *kernels; /* every kernel of every program */
@@ -51,6 +51,11 @@ struct cls_ctx {
 
     cl_mem scratch[CLS_SCRATCH_SLOTS];
     size_t scratch_bytes[CLS_SCRATCH_SLOTS];
+
+    /* CLSTYLE_PROFILE=1: the per-kernel table (runtime/profile.h) */
+    bool profile_on;
+    struct cls_profile_row *profile;
+    size_t profile_count;
 
     cls_log_fn log;
     void *log_user;

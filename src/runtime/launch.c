@@ -1,5 +1,6 @@
 /* Kernel launches by name and the context's scratch buffers. */
 #include "runtime/launch.h"
+#include "runtime/profile.h"
 
 #include <stdatomic.h>
 #include <stdio.h>
@@ -25,8 +26,12 @@ cls_status cls_launch(cls_ctx *ctx, const char *kernel, const cls_arg *args, int
             return CLS_OK; /* nothing to do: an empty tensor */
         rounded[d] = local ? (global[d] + local[d] - 1) / local[d] * local[d] : global[d];
     }
+    double start = 0.0;
+    const bool profiled = cls_profile_begin(ctx, &start);
     cl_int err =
         clEnqueueNDRangeKernel(ctx->queue, k, (cl_uint)dims, NULL, rounded, local, 0, NULL, NULL);
+    if (profiled)
+        cls_profile_end(ctx, kernel, start);
     if (err != CL_SUCCESS) {
         snprintf(what, sizeof what, "running kernel %s", kernel);
         return cls_error_cl(err, what);

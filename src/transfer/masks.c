@@ -64,8 +64,8 @@ static cls_status pool_plane(const plane *in, plane *out)
     for (int y = 0; y < out->height; y++)
         for (int x = 0; x < out->width; x++) {
             const float *a = in->w + (size_t)(2 * y) * in->width + 2 * x;
-            out->w[(size_t)y * out->width + x] = 0.25f * ((a[0] + a[1]) + (a[in->width] +
-                                                                            a[in->width + 1]));
+            out->w[(size_t)y * out->width + x] =
+                0.25f * ((a[0] + a[1]) + (a[in->width] + a[in->width + 1]));
         }
     return CLS_OK;
 }
@@ -124,11 +124,11 @@ static cls_status prepare_region(cls_transfer *run, int r, const plane *full)
             energy += (double)at.w[k] * at.w[k];
         energy /= (double)(count ? count : 1);
         if (!(energy > 0.0)) {
-            status = cls_error(CLS_ERR_INVALID_ARGUMENT,
-                               "%s selects too few pixels: nothing of it is left at %s (%dx%d); "
-                               "make its region larger",
-                               what, run->model->layers[run->style[i].layer].name, at.width,
-                               at.height);
+            status =
+                cls_error(CLS_ERR_INVALID_ARGUMENT,
+                          "%s selects too few pixels: nothing of it is left at %s (%dx%d); "
+                          "make its region larger",
+                          what, run->model->layers[run->style[i].layer].name, at.width, at.height);
             goto fail;
         }
         region->inv_energy = 1.0 / energy;
@@ -234,8 +234,8 @@ cls_status cls_masks_prepare(cls_transfer *run, const double *blend, int style_c
     }
     const size_t largest = largest_masked_tap(run);
     if (largest) {
-        CLS_TRY(cls_buffer_create(run->ctx, largest * sizeof(float), "masked features",
-                                  &run->masked));
+        CLS_TRY(
+            cls_buffer_create(run->ctx, largest * sizeof(float), "masked features", &run->masked));
         CLS_TRY(cls_buffer_create(run->ctx, largest * sizeof(float), "masked feature gradients",
                                   &run->masked_grad));
         run->device_bytes += 2 * largest * sizeof(float);

@@ -99,8 +99,8 @@ static cls_status guided_style_loss(cls_transfer *run, int i, cl_mem tap, cls_sh
         CLS_TRY(cls_gram_forward(run->ctx, s, run->masked, scale, slot->gram));
         CLS_TRY(cls_fill(run->ctx, cc, 0.0f, slot->grad_gram));
         CLS_TRY(cls_loss_sqdiff(run->ctx, cc, slot->gram, region->target, k.value_scale,
-                                (float)(coef * run->region_weight[r]), slot->grad_gram,
-                                run->losses, index));
+                                (float)(coef * run->region_weight[r]), slot->grad_gram, run->losses,
+                                index));
         CLS_TRY(cls_gram_backward(run->ctx, s, run->masked, slot->grad_gram, scale, false,
                                   run->masked_grad));
         CLS_TRY(cls_mask_planes(run->ctx, s, run->masked_grad, region->mask, true, out));

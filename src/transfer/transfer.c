@@ -157,7 +157,8 @@ static size_t larger(size_t a, size_t b)
 
 static size_t content_target_bytes(const cls_transfer *run, int layer)
 {
-    return cls_shape_count(cls_run_layer_shape(run, layer, run->height, run->width)) * sizeof(float);
+    return cls_shape_count(cls_run_layer_shape(run, layer, run->height, run->width)) *
+           sizeof(float);
 }
 
 /* Target, Gram and loss buffers. */

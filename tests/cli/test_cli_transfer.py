@@ -167,6 +167,20 @@ def masks(tmp):
               r.returncode == code and words in r.stderr and not os.path.exists(bad), r)
 
 
+def profile(tmp):
+    """CLSTYLE_PROFILE=1: the table of kernels and CLBlast routines at exit, slowest first."""
+    r = run(*base(os.path.join(tmp, "profiled.png"), "--iterations", "1", "-q"),
+            env=dict(os.environ, CLSTYLE_PROFILE="1"))
+    rows = re.findall(r"clstyle: warning: (\S.*?) +(\d+) +([0-9.]+) +([0-9.]+) +([0-9.]+)%",
+                      r.stderr)
+    names = [row[0] for row in rows]
+    totals = [float(row[2]) for row in rows]
+    check("CLSTYLE_PROFILE=1 logs every kernel and Gram product, slowest first (%d rows)"
+          % len(rows), r.returncode == 0 and "profile on" in r.stderr
+          and "relu_forward" in names and any("Gram" in n for n in names)
+          and totals == sorted(totals, reverse=True), r)
+
+
 def reproducible(tmp):
     """--reproducible: two runs, each with a fresh cache (kernels, convolution choices), write
     the same bytes, and neither times a convolution. (That a measured choice would change
@@ -302,6 +316,7 @@ with tempfile.TemporaryDirectory() as tmp:
     usage_errors(tmp)
     outputs(tmp)
     masks(tmp)
+    profile(tmp)
     if harness.QUICK:  # two cold kernel caches under valgrind would take many minutes
         print("quick: --reproducible runs left out")
     else:

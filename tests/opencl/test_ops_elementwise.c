@@ -1,6 +1,6 @@
 /* ReLU and the vector helpers (fill, scale, axpy, axpy_clamp, add_channel_values) on the
- * device against the reference, and mask_planes. Vectors are followed by a guard band of sentinels that no
- * op may touch. */
+ * device against the reference, and mask_planes. Vectors are followed by a guard band of sentinels
+ * that no op may touch. */
 #include "check.h"
 #include "device_util.h"
 #include "ops/act.h"
@@ -142,7 +142,8 @@ static void add_channel_values(void)
 /* Per-pixel masks over every channel plane, written and accumulated, and in place. */
 static void mask_planes(void)
 {
-    static const cls_shape cases[] = {{1, 1, 1, 1}, {1, 64, 13, 17}, {2, 3, 33, 64}, {1, 512, 3, 5}};
+    static const cls_shape cases[] = {
+        {1, 1, 1, 1}, {1, 64, 13, 17}, {2, 3, 33, 64}, {1, 512, 3, 5}};
     ref_rng rng = ref_rng_make(305);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const cls_shape s = cases[i];

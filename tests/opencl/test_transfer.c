@@ -306,7 +306,7 @@ static void reproducible_ignores_measured_choices(void)
         cls_conv_choice *c = &dev->conv_choices[i];
         const cls_shape in_shape = {c->n, c->cin, c->h, c->w};
         c->algo = cls_conv3x3_rule(dev, in_shape, c->cout) == CLS_CONV_DIRECT ? CLS_CONV_WINOGRAD
-                                                                             : CLS_CONV_DIRECT;
+                                                                              : CLS_CONV_DIRECT;
     }
     cls_image flipped = run_lbfgs(&in, 3);
     dev->reproducible = true;
