@@ -7,12 +7,19 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* Work-items of a dot product: one per block, or the fixed count of the strided pattern. */
+/* Loop iterations a work-item may run: Mesa's llvmpipe (rusticl) ends every loop of a
+ * work-item after 65535 iterations in all (LP_MAX_TGSI_LOOP_ITERATIONS) and returns what was
+ * summed so far, silently. Kept well under. */
+enum { MAX_ITEM_ITERATIONS = 32768 };
+
+/* Work-items of a dot product: one per block, or the strided pattern's count, raised so that
+ * none loops more than MAX_ITEM_ITERATIONS times. */
 static size_t dot_items(const cls_tunables *t, size_t n)
 {
     if (t->dot_block > 0)
         return n / (size_t)t->dot_block + 1;
-    return (size_t)t->dot_items;
+    const size_t fewest = (n + MAX_ITEM_ITERATIONS - 1) / MAX_ITEM_ITERATIONS;
+    return (size_t)t->dot_items > fewest ? (size_t)t->dot_items : fewest;
 }
 
 size_t cls_vec_space_bytes(const cls_ctx *ctx, size_t n)

@@ -222,7 +222,12 @@ static void applied_parameters_match(void)
 
 /* Rewrites the tuning file with a change, opens a context and expects a warning and no
  * parameters applied. */
-static void expect_ignored(const char *path, const char *content, size_t size, const char *why)
+/* What a context starting now would do with the file at path (content): ignore it with one
+ * warning. The file is read as cls_ctx_create reads it (cls_blas_tuning_apply) on ctx, a
+ * context created without tuning: a new context per file would add a minute each under
+ * valgrind. */
+static void expect_ignored(cls_ctx *ctx, const char *path, const char *content, size_t size,
+                           const char *why)
 {
     FILE *f = fopen(path, "wb");
     CHECK(f != NULL);
@@ -230,14 +235,14 @@ static void expect_ignored(const char *path, const char *content, size_t size, c
         return;
     fwrite(content, 1, size, f);
     fclose(f);
-    cls_ctx *ctx = open_ctx(false);
-    if (!ctx)
-        return;
+    warnings = 0;
+    last_warning[0] = '\0';
+    ctx->startup.blas_tuned_kernels = 0;
+    cls_blas_tuning_apply(ctx);
     printf("  %s:\n", why);
     CHECK(warnings == 1);
     CHECK_CONTAINS(last_warning, "ignoring the BLAS tuning file");
     CHECK(cls_ctx_startup_stats(ctx)->blas_tuned_kernels == 0);
-    cls_ctx_destroy(ctx);
 }
 
 static void bad_files_ignored(void)
@@ -247,7 +252,6 @@ static void bad_files_ignored(void)
         return;
     char path[4200];
     CHECK_STATUS(cls_blas_tuning_path(ctx, path, sizeof path), CLS_OK);
-    cls_ctx_destroy(ctx);
     FILE *f = fopen(path, "rb");
     CHECK(f != NULL);
     if (!f)
@@ -263,31 +267,30 @@ static void bad_files_ignored(void)
     CHECK(mwg != NULL);
     if (mwg)
         mwg[5] = '5'; /* MWG=65: the checksum no longer matches */
-    expect_ignored(path, copy, size, "a changed value");
-    expect_ignored(path, good, size / 2, "truncated");
-    expect_ignored(path, "", 0, "empty");
-    expect_ignored(path,
+    expect_ignored(ctx, path, copy, size, "a changed value");
+    expect_ignored(ctx, path, good, size / 2, "truncated");
+    expect_ignored(ctx, path, "", 0, "empty");
+    expect_ignored(ctx, path,
                    "\x7f"
                    "ELF garbage\n",
                    13, "garbage");
 
     /* A well-formed file whose key is another device's. */
-    ctx = open_ctx(true);
-    if (ctx) {
+    {
         cls_device_info saved = ctx->info;
         snprintf(ctx->info.driver_version, sizeof ctx->info.driver_version, "another driver");
         cls_blas_params sets[1];
         CHECK(cls_blas_params_retrieve(ctx->device, "Xgemm", &sets[0]) == 0);
         CHECK_STATUS(cls_blas_tuning_write(ctx, path, sets, 1), CLS_OK);
         ctx->info = saved;
-        cls_ctx_destroy(ctx);
         static char other[65536];
         f = fopen(path, "rb");
         size_t n = f ? fread(other, 1, sizeof other - 1, f) : 0;
         if (f)
             fclose(f);
-        expect_ignored(path, other, n, "another driver's");
+        expect_ignored(ctx, path, other, n, "another driver's");
     }
+    cls_ctx_destroy(ctx);
 
     /* No file at all: silent. */
     unlink(path);

@@ -1,13 +1,15 @@
 /* The optimisers' vector reductions against double-precision sums on the host: dot products
  * through both read patterns of the dot_partials kernels (contiguous blocks, CPUs; strided,
- * GPUs) on lengths around the block and work-item counts, plus asum and absmax. */
+ * GPUs) on lengths around the block and work-item counts, plus asum and absmax. With one
+ * strided work-item, lengths past 65535 need more work-items on rusticl, whose llvmpipe stops
+ * a work-item's loops after 65535 iterations (found by this test there). */
 #include "check.h"
 #include "device_util.h"
 #include "optim/vec.h"
 
 #include <math.h>
 
-static const size_t lengths[] = {1, 7, 8, 9, 1023, 1024, 1025, 16383, 16385, 196608, 786433};
+static const size_t lengths[] = {1, 7, 8, 9, 1023, 1024, 1025, 16383, 16385, 65535, 65536, 65537, 196608, 786433};
 
 static void check_dot(size_t n, ref_rng *rng, const char *pattern)
 {
@@ -24,7 +26,8 @@ static void check_dot(size_t n, ref_rng *rng, const char *pattern)
     /* float sums of at most a block (or n / items) terms each, added in double */
     const double tol = 1e-6 * scale + 1e-30;
     if (!(fabs(got - want) <= tol))
-        printf("  %s n=%zu: got %.9g, want %.9g (tolerance %.3g)\n", pattern, n, got, want, tol);
+        printf("  %s n=%zu, dot_items %d: got %.9g, want %.9g (tolerance %.3g)\n", pattern, n,
+               dev->tunables.dot_items, got, want, tol);
     CHECK(fabs(got - want) <= tol);
     cls_vec_space_release(&v);
 }
