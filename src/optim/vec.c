@@ -7,18 +7,13 @@
 #include <math.h>
 #include <stdlib.h>
 
-/* Loop iterations a work-item may run: Mesa's llvmpipe (rusticl) ends every loop of a
- * work-item after 65535 iterations in all (LP_MAX_TGSI_LOOP_ITERATIONS) and returns what was
- * summed so far, silently. Kept well under. */
-enum { MAX_ITEM_ITERATIONS = 32768 };
-
 /* Work-items of a dot product: one per block, or the strided pattern's count, raised so that
- * none loops more than MAX_ITEM_ITERATIONS times. */
+ * none loops more than CLS_MAX_ITEM_ITERATIONS times. */
 static size_t dot_items(const cls_tunables *t, size_t n)
 {
     if (t->dot_block > 0)
         return n / (size_t)t->dot_block + 1;
-    const size_t fewest = (n + MAX_ITEM_ITERATIONS - 1) / MAX_ITEM_ITERATIONS;
+    const size_t fewest = (n + CLS_MAX_ITEM_ITERATIONS - 1) / CLS_MAX_ITEM_ITERATIONS;
     return (size_t)t->dot_items > fewest ? (size_t)t->dot_items : fewest;
 }
 

@@ -8,6 +8,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+/* Loop iterations one work-item may run, in all its loops, on every device: Mesa's llvmpipe
+ * (rusticl) ends a work-item's loops after 65535 iterations (LP_MAX_TGSI_LOOP_ITERATIONS)
+ * and keeps what was computed so far, silently. Launchers whose work-items loop over a
+ * length that grows with the image split it so that none passes this; kept well under. */
+enum { CLS_MAX_ITEM_ITERATIONS = 32768 };
+
 typedef struct cls_tunables {
     int conv_cout_tile; /* output channels per work-item in conv3x3_forward */
     int reduce_group;   /* work-group size of the loss reductions (a power of two) */

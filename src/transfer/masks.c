@@ -70,28 +70,61 @@ static cls_status pool_plane(const plane *in, plane *out)
     return CLS_OK;
 }
 
-/* The mask at the size of a layer's output (poolings counted from the model). */
-static cls_status mask_at_layer(const cls_transfer *run, const plane *full, int layer, plane *out)
+/* A mask at every pooling level: level[p] is the mask after p poolings (level[0] at the
+ * content's size), as deep as the deepest loss layer. */
+enum { MAX_LEVELS = 8 };
+typedef struct pyramid {
+    plane level[MAX_LEVELS];
+    int count;
+} pyramid;
+
+static void pyramid_free(pyramid *m)
+{
+    for (int p = 0; p < m->count; p++)
+        free(m->level[p].w);
+    m->count = 0;
+}
+
+/* Poolings up to the deepest content or style layer. */
+static int deepest_poolings(const cls_transfer *run)
+{
+    int most = 0;
+    for (int i = 0; i < run->content_layers.count; i++) {
+        const int p = cls_run_poolings(run, run->content[i].layer);
+        most = p > most ? p : most;
+    }
+    for (int i = 0; i < run->style_layers.count; i++) {
+        const int p = cls_run_poolings(run, run->style[i].layer);
+        most = p > most ? p : most;
+    }
+    return most;
+}
+
+/* The mask image (what: for messages) as weights, pooled to every level the layers use. */
+static cls_status mask_pyramid(const cls_transfer *run, const cls_image *image, const char *what,
+                               pyramid *out)
 {
     cls_status status = CLS_OK;
-    plane now = {full->width, full->height, NULL};
-    now.w = malloc((size_t)full->width * full->height * sizeof *now.w);
-    CLS_CHECK_ALLOC(now.w, "a mask");
-    memcpy(now.w, full->w, (size_t)full->width * full->height * sizeof *now.w);
-    for (int i = 0; i < layer; i++) {
-        if (run->model->layers[i].kind != CLS_LAYER_POOL)
-            continue;
-        plane next;
-        status = pool_plane(&now, &next);
-        free(now.w);
-        now = next;
-        CLS_TRY(status);
-    }
-    *out = now;
+    const int levels = deepest_poolings(run) + 1;
+    *out = (pyramid){.count = 0};
+    if (levels > MAX_LEVELS)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "%s: layers %d poolings deep", what, levels - 1);
+    CLS_TRY(mask_weights(run, image, what, &out->level[0]));
+    out->count = 1;
+    for (; out->count < levels; out->count++)
+        CLS_TRY(pool_plane(&out->level[out->count - 1], &out->level[out->count]));
     return CLS_OK;
 fail:
-    free(now.w);
+    if (out->count < MAX_LEVELS)
+        free(out->level[out->count].w); /* the level that failed, if it got its memory */
+    pyramid_free(out);
     return status;
+}
+
+/* The mask at the size of a layer's output. */
+static const plane *mask_at_layer(const cls_transfer *run, const pyramid *m, int layer)
+{
+    return &m->level[cls_run_poolings(run, layer)];
 }
 
 static cls_status upload(cls_transfer *run, const float *values, size_t count, const char *what,
@@ -109,65 +142,58 @@ fail:
 
 /* Style image r's region at every style layer: its pooled mask, 1 / mean(mask^2), and a
  * buffer for its Gram target. */
-static cls_status prepare_region(cls_transfer *run, int r, const plane *full)
+static cls_status prepare_region(cls_transfer *run, int r, const pyramid *m, const char *what)
 {
     cls_status status = CLS_OK;
-    plane at = {0};
-    char what[64];
-    snprintf(what, sizeof what, "style mask %d", r + 1);
     for (int i = 0; i < run->style_layers.count; i++) {
         cls_region *region = cls_run_region(run, i, r);
-        CLS_TRY(mask_at_layer(run, full, run->style[i].layer, &at));
-        const size_t count = (size_t)at.width * at.height;
+        const plane *at = mask_at_layer(run, m, run->style[i].layer);
+        const size_t count = (size_t)at->width * at->height;
         double energy = 0.0;
         for (size_t k = 0; k < count; k++)
-            energy += (double)at.w[k] * at.w[k];
+            energy += (double)at->w[k] * at->w[k];
         energy /= (double)(count ? count : 1);
-        if (!(energy > 0.0)) {
-            status =
-                cls_error(CLS_ERR_INVALID_ARGUMENT,
-                          "%s selects too few pixels: nothing of it is left at %s (%dx%d); "
-                          "make its region larger",
-                          what, run->model->layers[run->style[i].layer].name, at.width, at.height);
-            goto fail;
-        }
+        if (!(energy > 0.0))
+            return cls_error(CLS_ERR_INVALID_ARGUMENT,
+                             "%s selects too few pixels: nothing of it is left at %s (%dx%d); "
+                             "make its region larger",
+                             what, run->model->layers[run->style[i].layer].name, at->width,
+                             at->height);
         region->inv_energy = 1.0 / energy;
-        CLS_TRY(upload(run, at.w, count, what, &region->mask));
+        CLS_TRY(upload(run, at->w, count, what, &region->mask));
         const size_t cc = (size_t)run->style[i].channels * run->style[i].channels;
         CLS_TRY(cls_buffer_create(run->ctx, cc * sizeof(float), "style targets", &region->target));
         run->device_bytes += cc * sizeof(float);
-        free(at.w);
-        at.w = NULL;
     }
 fail:
-    free(at.w);
     return status;
 }
 
 /* The content mask's square root at every content layer (the loss squares it back). */
-static cls_status prepare_content_mask(cls_transfer *run, const plane *full)
+static cls_status prepare_content_mask(cls_transfer *run, const pyramid *m)
 {
     cls_status status = CLS_OK;
-    plane at = {0};
+    float *root = NULL;
     for (int i = 0; i < run->content_layers.count; i++) {
-        CLS_TRY(mask_at_layer(run, full, run->content[i].layer, &at));
-        const size_t count = (size_t)at.width * at.height;
+        const plane *at = mask_at_layer(run, m, run->content[i].layer);
+        const size_t count = (size_t)at->width * at->height;
+        free(root);
+        root = malloc(count * sizeof *root);
+        CLS_CHECK_ALLOC(root, "the content mask");
         for (size_t k = 0; k < count; k++)
-            at.w[k] = sqrtf(at.w[k]);
-        CLS_TRY(upload(run, at.w, count, "the content mask", &run->content[i].mask));
-        free(at.w);
-        at.w = NULL;
+            root[k] = sqrtf(at->w[k]);
+        CLS_TRY(upload(run, root, count, "the content mask", &run->content[i].mask));
     }
 fail:
-    free(at.w);
+    free(root);
     return status;
 }
 
-/* Elements of the largest tap the masks apply to. */
-static size_t largest_masked_tap(const cls_transfer *run)
+/* Elements of the largest tap the masks apply to: the content layers' with a content mask,
+ * the style layers' with style masks. */
+static size_t largest_masked_tap(const cls_transfer *run, bool content, bool style)
 {
     size_t most = 0;
-    const bool content = run->params.content_mask != NULL, style = run->regions > 0;
     for (int i = 0; content && i < run->content_layers.count; i++) {
         size_t n = cls_shape_count(
             cls_run_layer_shape(run, run->content[i].layer, run->height, run->width));
@@ -195,44 +221,46 @@ size_t cls_masks_plan_bytes(const cls_transfer *run)
             cls_run_layer_shape(run, run->content[i].layer, run->height, run->width);
         bytes += (size_t)s.h * s.w * sizeof(float);
     }
-    cls_transfer probe = *run;
-    probe.regions = (int)regions;
-    return bytes + 2 * largest_masked_tap(&probe) * sizeof(float);
+    return bytes +
+           2 * largest_masked_tap(run, p->content_mask != NULL, regions > 0) * sizeof(float);
 }
 
+/* The blend weights scaled to mean 1 (each style at full strength in its region). */
+static void region_weights(cls_transfer *run, const double *blend)
+{
+    double sum = 0.0;
+    for (int r = 0; r < run->regions; r++)
+        sum += blend ? blend[r] : 1.0;
+    for (int r = 0; r < run->regions; r++)
+        run->region_weight[r] = (blend ? blend[r] : 1.0) * run->regions / sum;
+}
+
+/* The style images' counts agree with the masks' (check_inputs). */
 cls_status cls_masks_prepare(cls_transfer *run, const double *blend, int style_count)
 {
     cls_status status = CLS_OK;
     const cls_transfer_params *p = &run->params;
-    plane full = {0};
+    pyramid m = {.count = 0};
     if (p->style_masks) {
-        if (p->style_mask_count != style_count)
-            return cls_error(CLS_ERR_INVALID_ARGUMENT,
-                             "%d style masks for %d style images: give one mask per style image",
-                             p->style_mask_count, style_count);
         run->regions = style_count;
         run->region = calloc((size_t)style_count * run->style_layers.count, sizeof *run->region);
         run->region_weight = calloc((size_t)style_count, sizeof *run->region_weight);
         CLS_CHECK_ALLOC(run->region, "style masks");
         CLS_CHECK_ALLOC(run->region_weight, "style mask weights");
-        double sum = 0.0;
-        for (int r = 0; r < style_count; r++)
-            sum += blend ? blend[r] : 1.0;
+        region_weights(run, blend);
         for (int r = 0; r < style_count; r++) {
             char what[64];
             snprintf(what, sizeof what, "style mask %d", r + 1);
-            run->region_weight[r] = (blend ? blend[r] : 1.0) * style_count / sum;
-            CLS_TRY(mask_weights(run, &p->style_masks[r], what, &full));
-            CLS_TRY(prepare_region(run, r, &full));
-            free(full.w);
-            full.w = NULL;
+            CLS_TRY(mask_pyramid(run, &p->style_masks[r], what, &m));
+            CLS_TRY(prepare_region(run, r, &m, what));
+            pyramid_free(&m);
         }
     }
     if (p->content_mask) {
-        CLS_TRY(mask_weights(run, p->content_mask, "the content mask", &full));
-        CLS_TRY(prepare_content_mask(run, &full));
+        CLS_TRY(mask_pyramid(run, p->content_mask, "the content mask", &m));
+        CLS_TRY(prepare_content_mask(run, &m));
     }
-    const size_t largest = largest_masked_tap(run);
+    const size_t largest = largest_masked_tap(run, p->content_mask != NULL, run->regions > 0);
     if (largest) {
         CLS_TRY(
             cls_buffer_create(run->ctx, largest * sizeof(float), "masked features", &run->masked));
@@ -241,7 +269,7 @@ cls_status cls_masks_prepare(cls_transfer *run, const double *blend, int style_c
         run->device_bytes += 2 * largest * sizeof(float);
     }
 fail:
-    free(full.w);
+    pyramid_free(&m);
     return status;
 }
 

@@ -90,6 +90,9 @@ cls_status cls_content_targets(cls_transfer *run, cl_mem content);
 /* CLS_ERR_CANCELLED when the caller's cancel callback asks to stop, else CLS_OK. */
 cls_status cls_transfer_poll_cancel(const cls_transfer *run);
 
+/* Poolings up to and including layer (a pooling layer's output is already halved). */
+int cls_run_poolings(const cls_transfer *run, int layer);
+
 /* A layer's output for an image of height x width (each pooling halves, rounding down). */
 cls_shape cls_run_layer_shape(const cls_transfer *run, int layer, int height, int width);
 

@@ -107,14 +107,21 @@ fail:
     return status;
 }
 
+int cls_run_poolings(const cls_transfer *run, int layer)
+{
+    int pools = 0;
+    for (int i = 0; i <= layer; i++)
+        pools += run->model->layers[i].kind == CLS_LAYER_POOL;
+    return pools;
+}
+
 cls_shape cls_run_layer_shape(const cls_transfer *run, int layer, int height, int width)
 {
     int h = height, w = width;
-    for (int i = 0; i < layer; i++)
-        if (run->model->layers[i].kind == CLS_LAYER_POOL) {
-            h /= 2;
-            w /= 2;
-        }
+    for (int p = cls_run_poolings(run, layer); p > 0; p--) {
+        h /= 2;
+        w /= 2;
+    }
     return (cls_shape){1, run->model->layers[layer].cout, h, w};
 }
 

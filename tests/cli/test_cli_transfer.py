@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 import harness
 from harness import check
@@ -131,7 +132,6 @@ def outputs(tmp):
 
 def write_grey_png(path, width, height, value_at):
     """A greyscale 8-bit PNG whose pixel (x, y) is value_at(x, y)."""
-    import zlib
     rows = b"".join(b"\x00" + bytes(value_at(x, y) for x in range(width)) for y in range(height))
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + \

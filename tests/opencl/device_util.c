@@ -346,6 +346,19 @@ const float *golden_tensor(golden_file *g, const char *name, size_t count)
     return host_nans(count);
 }
 
+cls_image golden_image(golden_file *g, const char *name, int w, int h)
+{
+    const size_t plane = (size_t)w * h;
+    const float *chw = golden_tensor(g, name, 3 * plane);
+    cls_image image = {0};
+    if (cls_image_alloc(&image, w, h) != CLS_OK)
+        return image;
+    for (int c = 0; c < 3; c++)
+        for (size_t i = 0; i < plane; i++)
+            image.pixels[3 * i + c] = chw[c * plane + i];
+    return image;
+}
+
 bool golden_close(golden_file *g)
 {
     ref_golden_free(&g->data);

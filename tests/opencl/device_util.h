@@ -106,6 +106,10 @@ void golden_open(golden_file *g, const char *file);
 /* The data of the tensor called name, which must hold count values. */
 const float *golden_tensor(golden_file *g, const char *name, size_t count);
 
+/* The CHW tensor called name (3 x h x w) as an interleaved RGB cls_image (free with
+ * cls_image_free). */
+cls_image golden_image(golden_file *g, const char *name, int w, int h);
+
 /* Frees the file; returns whether everything asked for was there, for the caller to CHECK. */
 bool golden_close(golden_file *g);
 

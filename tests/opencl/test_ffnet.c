@@ -13,18 +13,6 @@
 
 static const char *weight_files[3];
 
-/* The golden's input, interleaved RGB as cls_image holds it. */
-static cls_image golden_input(golden_file *g, int w, int h)
-{
-    cls_image image = {0};
-    CHECK_STATUS(cls_image_alloc(&image, w, h), CLS_OK);
-    const float *planes = golden_tensor(g, "input", 3 * (size_t)w * h);
-    for (int c = 0; c < 3; c++)
-        for (size_t i = 0; i < (size_t)w * h; i++)
-            image.pixels[i * 3 + c] = planes[c * (size_t)w * h + i];
-    return image;
-}
-
 /* Mean and max |got - clamp(want)| over the image, want in planes. */
 static void compare(const cls_image *got, const float *want, double *mean, double *worst)
 {
@@ -45,7 +33,7 @@ static void golden_case(const char *file, int w, int h, const char *weights)
 {
     golden_file g;
     golden_open(&g, file);
-    cls_image input = golden_input(&g, w, h), output = {0};
+    cls_image input = golden_image(&g, "input", w, h), output = {0};
     const float *want = golden_tensor(&g, "output", 3 * (size_t)w * h);
     cls_ffnet *net = NULL;
     CHECK_STATUS(cls_ffnet_load(dev, weights, &net), CLS_OK);
@@ -84,7 +72,7 @@ static void stream_of_frames(void)
 {
     golden_file g;
     golden_open(&g, "ffnet_100x76.gold");
-    cls_image input = golden_input(&g, 100, 76), first = {0}, again = {0}, other = {0};
+    cls_image input = golden_image(&g, "input", 100, 76), first = {0}, again = {0}, other = {0};
     cls_image small = {0};
     CHECK_STATUS(cls_image_alloc(&small, 37, 29), CLS_OK);
     for (size_t i = 0; i < 37 * 29 * 3; i++)

@@ -20,18 +20,6 @@ static cls_model *model;
 static golden_file inputs, masks;
 static cls_image content, style, shifted, mirrored;
 
-/* A CHW golden tensor as an interleaved cls_image. */
-static cls_image image_from(golden_file *g, const char *name, int h, int w)
-{
-    const float *chw = golden_tensor(g, name, (size_t)3 * h * w);
-    cls_image img;
-    cls_image_alloc(&img, w, h);
-    for (int c = 0; c < 3; c++)
-        for (int i = 0; i < h * w; i++)
-            img.pixels[3 * i + c] = chw[(size_t)c * h * w + i];
-    return img;
-}
-
 /* A mask of weights in 0..1 as a grey image (the library reads the RGB mean / 255). */
 static cls_image mask_image(const float *weights, int h, int w)
 {
@@ -246,10 +234,10 @@ int main(int argc, char **argv)
     }
     golden_open(&inputs, "gatys_inputs.gold");
     golden_open(&masks, "gatys_masks.gold");
-    content = image_from(&inputs, "content", H, W);
-    style = image_from(&inputs, "style", 40, 56);
-    shifted = image_from(&inputs, "shifted", H, W);
-    mirrored = image_from(&masks, "mirrored", H, W);
+    content = golden_image(&inputs, "content", W, H);
+    style = golden_image(&inputs, "style", 56, 40);
+    shifted = golden_image(&inputs, "shifted", W, H);
+    mirrored = golden_image(&masks, "mirrored", W, H);
     RUN_CASE(two_styles_and_a_content_mask);
     if (!check_quick()) { /* the same code paths as the case above */
         RUN_CASE(one_style_with_a_mask);

@@ -14,18 +14,6 @@
 
 static cls_model *model;
 
-/* A CHW golden tensor as an interleaved cls_image. */
-static cls_image image_from(golden_file *g, const char *name, int h, int w)
-{
-    const float *chw = golden_tensor(g, name, (size_t)3 * h * w);
-    cls_image img;
-    cls_image_alloc(&img, w, h);
-    for (int c = 0; c < 3; c++)
-        for (int i = 0; i < h * w; i++)
-            img.pixels[3 * i + c] = chw[(size_t)c * h * w + i];
-    return img;
-}
-
 typedef struct inputs {
     golden_file g;
     cls_image content, style, shifted;
@@ -34,9 +22,9 @@ typedef struct inputs {
 static void open_inputs(inputs *in)
 {
     golden_open(&in->g, "gatys_inputs.gold");
-    in->content = image_from(&in->g, "content", 48, 64);
-    in->style = image_from(&in->g, "style", 40, 56);
-    in->shifted = image_from(&in->g, "shifted", 48, 64);
+    in->content = golden_image(&in->g, "content", 64, 48);
+    in->style = golden_image(&in->g, "style", 56, 40);
+    in->shifted = golden_image(&in->g, "shifted", 64, 48);
 }
 
 static void close_inputs(inputs *in)
