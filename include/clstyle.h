@@ -409,6 +409,11 @@ typedef struct cls_progress {
     double loss, content, style, tv;
     double elapsed_s;  /* since the optimisation started (targets excluded) */
     cls_transfer *run; /* for cls_transfer_current_image() during the callback */
+    /* Multiscale (cls_transfer_params.multiscale): the stage, 1-based, of stages, and its
+     * image size; iteration, iterations and evals count within the stage, elapsed_s from the
+     * first stage's start. A single-scale run is stage 1 of 1 at the content's size. */
+    int stage, stages;
+    int width, height;
 } cls_progress;
 
 /* Return 0 to go on, anything else to stop: the run then ends cleanly with the current
@@ -476,6 +481,19 @@ typedef struct cls_transfer_params {
     const cls_image *style_masks;
     int style_mask_count;
     const cls_image *content_mask;
+    /* Coarse-to-fine (crowsonkb's style-transfer-pytorch, neural-style's multires scripts):
+     * the run goes through stages whose longer side grows by a factor of about sqrt(2), from
+     * min_scale up to the content's (cls_transfer_stages). Each stage has about half the
+     * pixels of the next; it stylises the content, style images and masks resized by the
+     * stage's factor (area averaging down, as cls_image_resize), and starts from the previous
+     * stage's result resized up; the first stage starts from init. The last stage runs
+     * `iterations`, every earlier one stage_iterations (0: `iterations` too, so the earlier
+     * stages together cost about as much as the last). The output has the content's size,
+     * also when the run is cancelled or diverges in an earlier stage (its image resized up).
+     * (false, 128, 0) */
+    bool multiscale;
+    int min_scale;        /* the first stage's longer side, at least 16 */
+    int stage_iterations; /* iterations of every stage but the last; 0: `iterations` */
 } cls_transfer_params;
 
 /* The defaults above: the settings of gordicaleksa/pytorch-neural-style-transfer. */
@@ -490,10 +508,27 @@ typedef struct cls_transfer_result {
     double seconds;                  /* the optimisation (targets excluded) */
 } cls_transfer_result;
 
+enum { CLS_MAX_STAGES = 32 };
+
+typedef struct cls_stage {
+    int width, height, iterations;
+} cls_stage;
+
+/* The stages a run for a content image of width x height goes through, smallest first, into
+ * stages[CLS_MAX_STAGES]; returns their count. One stage (the content's size, `iterations`)
+ * without multiscale or when the longer side is at most min_scale. With multiscale the
+ * longer sides are L / sqrt(2)^k for k = K-1 .. 0 (L the content's), K the most that keeps
+ * the first at least min_scale, at most CLS_MAX_STAGES; a stage whose shorter side would be
+ * below 16 pixels (what the deepest VGG layers need) is left out. Returns 0 with the error
+ * set for invalid parameters (a min_scale below 16, negative stage_iterations). */
+int cls_transfer_stages(int width, int height, const cls_transfer_params *params,
+                        cls_stage stages[CLS_MAX_STAGES]);
+
 /* Device memory a run would allocate for a content image of width x height, without
  * allocating: activations, optimiser state, scratch, and the derived weights (Winograd-
  * transformed or flipped) the model does not hold yet; the loaded weights themselves are
- * cls_model_device_bytes. */
+ * cls_model_device_bytes. A multiscale run's stages run one after another, each freeing
+ * what it took, so its last stage (the content's size) is what it needs. */
 cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height,
                                    const cls_transfer_params *params, size_t *bytes);
 
@@ -504,7 +539,8 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
  * cls_transfer_plan_bytes exact and lets a caller say why the first run pauses. params (NULL:
  * the defaults): its cancel callback is polled between layers. A reproducible context
  * (cls_ctx_params.reproducible) times nothing. *measured (may be NULL): the layer shapes timed
- * now; with dry_run nothing is timed and *measured counts the shapes that would be. */
+ * now; with dry_run nothing is timed and *measured counts the shapes that would be. With
+ * params->multiscale, the shapes of every stage. */
 cls_status cls_transfer_choose_algorithms(cls_model *model, int width, int height,
                                           const cls_transfer_params *params, bool dry_run,
                                           int *measured);

@@ -160,6 +160,19 @@ static cls_status choose_algorithms(job *j)
     return cls_transfer_choose_algorithms(j->model, w, h, &params, false, &timed);
 }
 
+/* A multiscale run's stages, smallest first: "128x91 (1000) -> 181x128 (1000) -> ...". */
+static void announce_stages(const job *j)
+{
+    const cls_feedback *f = &j->feedback;
+    if (f->stage_count < 2 || j->o->common.verbosity < 0)
+        return;
+    fprintf(stderr, "clstyle: multiscale, %d stages:", f->stage_count);
+    for (int k = 0; k < f->stage_count; k++)
+        fprintf(stderr, "%s %dx%d (%d)", k ? " ->" : "", f->stages[k].width, f->stages[k].height,
+                f->stages[k].iterations);
+    fprintf(stderr, " iterations; --no-multiscale for one stage\n");
+}
+
 /* Says what the run needs before it starts, and refuses what cannot fit. */
 static cls_status announce(job *j)
 {
@@ -178,6 +191,11 @@ static cls_status announce(job *j)
                 j->o->params.optimizer == CLS_OPTIMIZER_ADAM ? "Adam" : "L-BFGS", d->name,
                 j->content.width, j->content.height, j->o->params.iterations,
                 (bytes + weights) / mib, weights / mib, j->model_path);
+    j->feedback.stage_count =
+        cls_transfer_stages(j->content.width, j->content.height, &j->o->params, j->feedback.stages);
+    if (j->feedback.stage_count == 0)
+        return CLS_ERR_INVALID_ARGUMENT;
+    announce_stages(j);
     if (bytes + weights > d->global_mem_bytes)
         return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
                          "this run needs %.0f MiB of device memory but %s has %.0f MiB",

@@ -41,6 +41,10 @@ enum {
     OPT_OUTPUT_DEPTH,
     OPT_JPEG_QUALITY,
     OPT_MAX_PIXELS,
+    OPT_MULTISCALE,
+    OPT_NO_MULTISCALE,
+    OPT_MIN_SCALE,
+    OPT_STAGE_ITERATIONS,
     OPT_VERSION,
 };
 
@@ -54,6 +58,10 @@ static const struct option long_options[] = {
     {"device", required_argument, NULL, 'd'},
     {"size", required_argument, NULL, OPT_SIZE},
     {"style-scale", required_argument, NULL, OPT_STYLE_SCALE},
+    {"multiscale", no_argument, NULL, OPT_MULTISCALE},
+    {"no-multiscale", no_argument, NULL, OPT_NO_MULTISCALE},
+    {"min-scale", required_argument, NULL, OPT_MIN_SCALE},
+    {"stage-iterations", required_argument, NULL, OPT_STAGE_ITERATIONS},
     {"iterations", required_argument, NULL, OPT_ITERATIONS},
     {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
     {"learning-rate", required_argument, NULL, OPT_LEARNING_RATE},
@@ -105,6 +113,13 @@ void cls_cli_print_help(FILE *out)
           "  -o, --output FILE            result, .png or .jpg (default: out.png)\n"
           "      --size N                 longest side of the result in pixels (512)\n"
           "      --style-scale X          style images are resized to size * X (1.0)\n"
+          "      --multiscale             coarse to fine: stages from --min-scale up to\n"
+          "                               --size, each sqrt(2) larger, each started from\n"
+          "                               the last result (default above --size 512)\n"
+          "      --no-multiscale          one stage at --size\n"
+          "      --min-scale N            longest side of the first stage (128)\n"
+          "      --stage-iterations N     iterations of every stage but the last, which\n"
+          "                               runs --iterations (default: --iterations)\n"
           "      --original-colors        keep the content's colours (transfer luminance only)\n"
           "      --color-match none|mean-cov|histogram  give the style images the content's\n"
           "                               colours before the run (none)\n"
@@ -151,7 +166,8 @@ void cls_cli_print_help(FILE *out)
           "\n"
           "Feedback:\n"
           "      --print-every N          a progress line every N iterations (50)\n"
-          "      --save-every N           also write OUTPUT_<iteration>.png every N (0: off)\n"
+          "      --save-every N           also write OUTPUT_<iteration>.png every N (0: off;\n"
+          "                               OUTPUT_s<stage>_<iteration>.png with stages)\n"
           "      --log FILE.jsonl         one JSON object per iteration\n"
           "  -q, --quiet                  errors only\n"
           "  -v, --verbose                what the runtime does (device, kernel cache)\n"
@@ -308,6 +324,12 @@ static int value_option(cls_cli_options *o, int id, const char *flag, const char
     switch (id) {
     case OPT_SIZE: return int_option(flag, v, 16, 16384, &o->size);
     case OPT_STYLE_SCALE: return double_option(flag, v, 0.01, &o->style_scale);
+    case OPT_MIN_SCALE:
+        o->min_scale_given = true;
+        return int_option(flag, v, 16, 16384, &p->min_scale);
+    case OPT_STAGE_ITERATIONS:
+        o->stage_iterations_given = true;
+        return int_option(flag, v, 1, 1000000, &p->stage_iterations);
     case OPT_ITERATIONS: return int_option(flag, v, 1, 1000000, &p->iterations);
     case OPT_LBFGS_HISTORY: return int_option(flag, v, 1, 1000, &p->lbfgs_history);
     case OPT_LEARNING_RATE:
@@ -386,6 +408,27 @@ static void set_defaults(cls_cli_options *o)
     o->max_pixels = 100000000;
 }
 
+/* Multiscale is on when asked for, when a multiscale option is given, and by default above
+ * 512 pixels, where a single-scale run paints the style's patterns at the network's small
+ * receptive field and starts far from a good minimum (crowsonkb's style-transfer-pytorch
+ * always works coarse to fine). */
+static int settle_multiscale(cls_cli_options *o)
+{
+    const char *given = o->min_scale_given          ? "--min-scale"
+                        : o->stage_iterations_given ? "--stage-iterations"
+                                                    : NULL;
+    if (o->multiscale < 0 && given)
+        return usage("%s sets up multiscale stages, which --no-multiscale turns off: drop one "
+                     "of them",
+                     given);
+    o->params.multiscale = o->multiscale > 0 || (o->multiscale == 0 && (given || o->size > 512));
+    if (o->params.multiscale && o->min_scale_given && o->params.min_scale > o->size)
+        return usage("--min-scale %d is above --size %d: the first stage cannot be larger than "
+                     "the result; give a smaller --min-scale",
+                     o->params.min_scale, o->size);
+    return CLS_EXIT_OK;
+}
+
 /* Checks that need every option: counts that must agree, required images. */
 static int check_consistency(cls_cli_options *o)
 {
@@ -405,6 +448,9 @@ static int check_consistency(cls_cli_options *o)
     if (cls_layer_list_parse(CLS_VGG19, o->params.content_layers, NULL, 0, "--content-layers",
                              &list) != CLS_OK)
         return usage("%s", cls_last_error());
+    const int rc = settle_multiscale(o);
+    if (rc != CLS_EXIT_OK)
+        return rc;
     const cls_transfer_params *p = &o->params;
     if (p->normalize_gradients && p->optimizer == CLS_OPTIMIZER_LBFGS && p->line_search)
         return usage("--normalize-gradients needs --optimizer adam or --line-search none: the "
@@ -459,6 +505,8 @@ int cls_cli_parse(int argc, char **argv, cls_cli_options *o, bool *done)
         case OPT_CONTENT_LAYERS: o->params.content_layers = optarg; break;
         case OPT_STYLE_LAYERS: o->params.style_layers = optarg; break;
         case OPT_ORIGINAL_COLORS: o->original_colors = true; break;
+        case OPT_MULTISCALE: o->multiscale = 1; break;
+        case OPT_NO_MULTISCALE: o->multiscale = -1; break;
         case OPT_NORMALIZE_GRADIENTS: o->params.normalize_gradients = true; break;
         case OPT_LOG: o->log_path = optarg; break;
         case OPT_VERSION:

@@ -28,6 +28,8 @@ typedef struct cls_cli_options {
     int output_depth, jpeg_quality;
     uint64_t max_pixels;
     bool original_colors;
+    int multiscale; /* --multiscale 1, --no-multiscale -1, else 0: by --size */
+    bool min_scale_given, stage_iterations_given;
     char styles_buffer[4096];                    /* -s list, split in place */
     const char *style_masks[CLS_CLI_MAX_STYLES]; /* --style-masks, one per style image */
     int style_mask_count;

@@ -14,6 +14,11 @@ typedef struct cls_feedback {
     double first_iteration_s; /* elapsed time at the end of iteration 1 */
     bool line_open;           /* the bar is on screen without a newline */
     cls_status error;         /* a failure inside the callback (writing an image), stops the run */
+    cls_stage stages[CLS_MAX_STAGES]; /* the run's stages (cls_transfer_stages) */
+    int stage_count;
+    int stage;             /* the stage of the last callback, 1-based (0: none yet) */
+    double stage_start_s;  /* elapsed time when it began */
+    double last_elapsed_s; /* of the last callback */
     char error_detail[1024];
 } cls_feedback;
 
@@ -27,7 +32,7 @@ int cls_feedback_progress(void *user, const cls_progress *p);
 /* Ends the bar's line so the next message starts on its own. */
 void cls_feedback_end_line(cls_feedback *f);
 
-/* "out.png", 100 -> "out_100.png" */
-void cls_numbered_path(const char *path, int iteration, char *buf, size_t size);
+/* "out.png", stage 0, 100 -> "out_100.png"; stage 2 (of a multiscale run) -> "out_s2_100.png" */
+void cls_numbered_path(const char *path, int stage, int iteration, char *buf, size_t size);
 
 #endif

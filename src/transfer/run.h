@@ -78,6 +78,18 @@ cls_status cls_transfer_open(cls_ctx *ctx, cls_model *model, const cls_image *co
                              const cls_transfer_params *params, cls_transfer **out);
 void cls_transfer_close(cls_transfer *run); /* NULL is a no-op */
 
+/* cls_transfer_run at the content's size alone (params->multiscale is not looked at). */
+cls_status cls_transfer_run_single(cls_ctx *ctx, cls_model *model, const cls_image *content,
+                                   const cls_image *styles, int style_count,
+                                   const double *blend_weights, const cls_transfer_params *params,
+                                   cls_image *output, cls_transfer_result *result);
+
+/* cls_transfer_run with params->multiscale: a single-scale run per stage (multiscale.c). */
+cls_status cls_multiscale_run(cls_ctx *ctx, cls_model *model, const cls_image *content,
+                              const cls_image *styles, int style_count,
+                              const double *blend_weights, const cls_transfer_params *params,
+                              cls_image *output, cls_transfer_result *result);
+
 /* The style targets: each style layer's Gram matrices, blended over the style images
  * (blend: one weight per image, normalised here; NULL for equal). Each style image gets a
  * network of its own size for the time it takes. */

@@ -31,6 +31,7 @@ cls_transfer_params cls_transfer_params_default(void)
         .pooling = CLS_POOLING_MAX,
         .normalization = CLS_NORMALIZATION_DEFAULT,
         .init = CLS_INIT_CONTENT,
+        .min_scale = 128,
     };
 }
 
@@ -49,6 +50,14 @@ static cls_status check_params(const cls_transfer_params *p)
         return cls_error(CLS_ERR_INVALID_ARGUMENT,
                          "line search evaluations must be 0 (the budget) or more, got %d",
                          p->max_line_search);
+    if (p->multiscale && p->min_scale < 16)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT,
+                         "the first stage's size (min_scale) must be at least 16 pixels, got %d",
+                         p->min_scale);
+    if (p->stage_iterations < 0)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT,
+                         "stage iterations must be 0 (as the last stage) or more, got %d",
+                         p->stage_iterations);
     const double numbers[] = {p->learning_rate, p->content_weight, p->style_weight, p->tv_weight};
     const char *names[] = {"learning rate", "content weight", "style weight", "tv weight"};
     for (int i = 0; i < 4; i++)
@@ -313,20 +322,29 @@ cls_status cls_transfer_choose_algorithms(cls_model *model, int width, int heigh
                                           const cls_transfer_params *params, bool dry_run,
                                           int *measured)
 {
-    cls_transfer *run = NULL;
-    int timed = 0;
     const cls_transfer_params defaults = cls_transfer_params_default();
     if (!params)
         params = &defaults;
-    cls_status status = planned_run(model, width, height, params, &run);
-    if (status != CLS_OK)
-        return status;
-    const cls_net_config config = net_config(run);
-    status = cls_net_select_algorithms(model, &config, dry_run, params->cancel, params->cancel_user,
-                                       &timed);
+    cls_stage stages[CLS_MAX_STAGES];
+    const int count = cls_transfer_stages(width, height, params, stages);
+    if (count == 0)
+        return CLS_ERR_INVALID_ARGUMENT; /* cls_transfer_stages set the error */
+    int total = 0;
+    cls_status status = CLS_OK;
+    for (int k = 0; k < count && status == CLS_OK; k++) {
+        cls_transfer *run = NULL;
+        int timed = 0;
+        status = planned_run(model, stages[k].width, stages[k].height, params, &run);
+        if (status != CLS_OK)
+            break;
+        const cls_net_config config = net_config(run);
+        status = cls_net_select_algorithms(model, &config, dry_run, params->cancel,
+                                           params->cancel_user, &timed);
+        total += timed;
+        free(run);
+    }
     if (measured)
-        *measured = timed;
-    free(run);
+        *measured = total;
     return status;
 }
 
@@ -400,7 +418,11 @@ static cls_status on_iteration(void *user, const cls_optim_progress *p)
                              .style = t.style,
                              .tv = t.tv,
                              .elapsed_s = cls_now_seconds() - run->start,
-                             .run = run};
+                             .run = run,
+                             .stage = 1,
+                             .stages = 1,
+                             .width = run->width,
+                             .height = run->height};
     if (run->params.progress(run->params.progress_user, &progress) != 0)
         status = CLS_ERR_CANCELLED;
 fail:
@@ -557,8 +579,21 @@ void cls_transfer_close(cls_transfer *run)
 
 cls_status cls_transfer_run(cls_ctx *ctx, cls_model *model, const cls_image *content,
                             const cls_image *styles, int style_count, const double *blend_weights,
-                            const cls_transfer_params *params_in, cls_image *output,
+                            const cls_transfer_params *params, cls_image *output,
                             cls_transfer_result *result)
+{
+    if (params && params->multiscale)
+        return cls_multiscale_run(ctx, model, content, styles, style_count, blend_weights, params,
+                                  output, result);
+    return cls_transfer_run_single(ctx, model, content, styles, style_count, blend_weights, params,
+                                   output, result);
+}
+
+cls_status cls_transfer_run_single(cls_ctx *ctx, cls_model *model, const cls_image *content,
+                                   const cls_image *styles, int style_count,
+                                   const double *blend_weights,
+                                   const cls_transfer_params *params_in, cls_image *output,
+                                   cls_transfer_result *result)
 {
     cls_status status = CLS_OK;
     cls_transfer_params params = params_in ? *params_in : cls_transfer_params_default();

@@ -60,6 +60,11 @@ def usage_errors(tmp):
         (["--print-every", "x"], "--print-every"), (["--bogus"], "--bogus"),
         (["--init"], "--init"),
         (["--color-match", "x"], "--color-match"),
+        (["--min-scale", "64"], "--min-scale"),  # above --size 32
+        (["--min-scale", "8"], "--min-scale"), (["--min-scale", "1e9"], "--min-scale"),
+        (["--stage-iterations", "0"], "--stage-iterations"),
+        (["--no-multiscale", "--min-scale", "16"], "--min-scale"),
+        (["--stage-iterations", "5", "--no-multiscale"], "--stage-iterations"),
         # the default strong-Wolfe search needs the loss's own gradient
         (["--normalize-gradients"], "--normalize-gradients"),
         (["--normalize-gradients", "--optimizer", "lbfgs", "--line-search", "strong-wolfe"],
@@ -128,6 +133,39 @@ def outputs(tmp):
         r = run(*base(path, "--normalize-gradients", "--iterations", "2", "-q", *extra))
         check("--normalize-gradients with %s exits 0 and writes the image" % " ".join(extra),
               r.returncode == 0 and png_info(path) is not None, r)
+
+
+def multiscale(tmp):
+    out = os.path.join(tmp, "ms.png")
+    log = os.path.join(tmp, "ms.jsonl")
+    # 48x36 from 24 up: stages 24x18, 34x25 and 48x36; Adam runs every iteration asked for.
+    r = run(*base(out, "--size", "48", "--min-scale", "24", "--optimizer", "adam",
+                  "--iterations", "3", "--stage-iterations", "2", "--log", log,
+                  "--save-every", "2", "--print-every", "1"))
+    check("--min-scale turns multiscale on: the run exits 0 at the content's size",
+          r.returncode == 0 and (png_info(out) or (0, 0))[:2] == (48, 36), r)
+    check("the stages are announced smallest first",
+          "multiscale, 3 stages: 24x18 (2) -> 34x25 (2) -> 48x36 (3)" in r.stderr, r)
+    check("each stage is announced and its progress lines say so",
+          "stage 2/3: 34x25, 2 iterations" in r.stderr and "stage 3/3  iteration 3/3" in r.stderr,
+          r)
+    rows = [json.loads(line) for line in open(log)] if os.path.exists(log) else []
+    check("--log names each row's stage and size",
+          [(row.get("stage"), row.get("width"), row["iter"]) for row in rows]
+          == [(1, 24, 1), (1, 24, 2), (2, 34, 1), (2, 34, 2), (3, 48, 1), (3, 48, 2), (3, 48, 3)])
+    check("--save-every names the stage: ms_s1_2.png at the first stage's size",
+          (png_info(os.path.join(tmp, "ms_s1_2.png")) or (0, 0))[:2] == (24, 18)
+          and png_info(os.path.join(tmp, "ms_s3_2.png")) is not None)
+    r = run(*base(out, "--size", "48", "--no-multiscale", "--optimizer", "adam"))
+    check("--no-multiscale runs one stage", r.returncode == 0 and "stage" not in r.stderr, r)
+    if harness.QUICK:  # stages up to 520 pixels: minutes under valgrind
+        return
+    # Shallow layers and no algorithm timing keep five stages up to 520 pixels to seconds.
+    r = run(*base(out, "--size", "520", "--optimizer", "adam", "--iterations", "1",
+                  "--reproducible", "--style-layers", "relu1_1", "--content-layers", "relu1_1"))
+    check("multiscale is the default above --size 512",
+          r.returncode == 0 and "multiscale, 5 stages: 130x98 (1) -> 184x138 (1)" in r.stderr
+          and (png_info(out) or (0, 0))[:2] == (520, 390), r)
 
 
 def write_grey_png(path, width, height, value_at):
@@ -315,6 +353,7 @@ def interrupts(tmp):
 with tempfile.TemporaryDirectory() as tmp:
     usage_errors(tmp)
     outputs(tmp)
+    multiscale(tmp)
     masks(tmp)
     profile(tmp)
     if harness.QUICK:  # two cold kernel caches under valgrind would take many minutes
