@@ -56,3 +56,21 @@ kernel void mask_planes(global const float *x, global const float *mask, const u
     const float v = x[i] * mask[i % plane];
     out[i] = accumulate ? out[i] + v : v;
 }
+
+// A window of every plane: out[k][oy + y][ox + x] = (or +=) in[k][iy + y][ix + x] for y < h,
+// x < w and n = planes * h * w; in's planes are in_h x in_w, out's out_h x out_w. Crops a
+// tile from an image, writes a tile's own part into a whole, adds a tile's gradient in.
+kernel void copy_window(global const float *in, const int in_h, const int in_w, const int iy,
+                        const int ix, global float *out, const int out_h, const int out_w,
+                        const int oy, const int ox, const int h, const int w,
+                        const uint accumulate, const uint n)
+{
+    const uint i = get_global_id(0);
+    if (i >= n)
+        return;
+    const int x = (int)(i % (uint)w), y = (int)((i / (uint)w) % (uint)h);
+    const int k = (int)(i / ((uint)w * (uint)h));
+    const size_t src = ((size_t)k * in_h + iy + y) * in_w + ix + x;
+    const size_t dst = ((size_t)k * out_h + oy + y) * out_w + ox + x;
+    out[dst] = accumulate ? out[dst] + in[src] : in[src];
+}

@@ -494,6 +494,15 @@ typedef struct cls_transfer_params {
     bool multiscale;
     int min_scale;        /* the first stage's longer side, at least 16 */
     int stage_iterations; /* iterations of every stage but the last; 0: `iterations` */
+    /* Device memory the run may take in all, the model's weights included; 0 for the
+     * device's global memory. A run (or multiscale stage) whose plan does not fit
+     * is tiled exactly: the network runs on overlapping tiles whose halo covers the receptive
+     * field of the deepest layer used, each feature position taken from one tile, the Gram
+     * matrices and losses summed over tiles, each tile's gradient back-propagated from its own
+     * positions; the loss and gradient equal the untiled ones (to float rounding, see
+     * cls_transfer_plan). The largest tiles that fit are used. Not with masks or
+     * normalize_gradients (CLS_ERR_OUT_OF_DEVICE_MEMORY says so). (0) */
+    size_t max_device_bytes;
 } cls_transfer_params;
 
 /* The defaults above: the settings of gordicaleksa/pytorch-neural-style-transfer. */
@@ -523,6 +532,25 @@ typedef struct cls_stage {
  * set for invalid parameters (a min_scale below 16, negative stage_iterations). */
 int cls_transfer_stages(int width, int height, const cls_transfer_params *params,
                         cls_stage stages[CLS_MAX_STAGES]);
+
+/* How a run for a content image of width x height uses the device (cls_transfer_plan). */
+typedef struct cls_transfer_plan_info {
+    size_t device_bytes;  /* what it allocates, the model's weights excluded */
+    size_t untiled_bytes; /* what it would untiled (= device_bytes when untiled) */
+    int tile;             /* pixels a tile owns each way; 0: untiled */
+    int tiles, halo;      /* how many tiles; the pixels around each that it runs too */
+    int region_width, region_height; /* the largest tile with its halo */
+} cls_transfer_plan_info;
+
+/* Plans a run without allocating: whether it fits params->max_device_bytes (or the device)
+ * whole or in tiles, and what it then needs. CLS_ERR_OUT_OF_DEVICE_MEMORY, saying how much
+ * is needed and for what, when not even the smallest tiles fit (the image itself, the
+ * optimiser's state and the targets stay whole on the device). With tiles, max pooling and
+ * ReLU decisions on values within float rounding of a tie can differ from an untiled run's
+ * (Winograd's sums depend on the image size); the tests hold losses to 1e-4 and gradients
+ * to 1e-4 with direct convolution. */
+cls_status cls_transfer_plan(const cls_model *model, int width, int height,
+                             const cls_transfer_params *params, cls_transfer_plan_info *plan);
 
 /* Device memory a run would allocate for a content image of width x height, without
  * allocating: activations, optimiser state, scratch, and the derived weights (Winograd-

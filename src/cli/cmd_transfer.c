@@ -173,14 +173,30 @@ static void announce_stages(const job *j)
     fprintf(stderr, " iterations; --no-multiscale for one stage\n");
 }
 
+/* A tiled run's plan: "in 16 tiles of 512 px (halo 96): the whole image would need ...". */
+static void announce_tiles(const job *j, const cls_transfer_plan_info *plan)
+{
+    if (plan->tiles == 0 || j->o->common.verbosity < 0)
+        return;
+    const size_t weights = cls_model_device_bytes(j->model);
+    fprintf(stderr,
+            "clstyle: the image does not fit %s: tiled exactly, %d tiles of %d px with a halo of "
+            "%d (regions up to %dx%d), run twice per evaluation; untiled it would need %.0f "
+            "MiB\n",
+            j->o->params.max_device_bytes ? "--max-memory" : "the device", plan->tiles, plan->tile,
+            plan->halo, plan->region_width, plan->region_height,
+            (plan->untiled_bytes + weights) / 1048576.0);
+}
+
 /* Says what the run needs before it starts, and refuses what cannot fit. */
 static cls_status announce(job *j)
 {
-    size_t bytes = 0;
-    cls_status status = cls_transfer_plan_bytes(j->model, j->content.width, j->content.height,
-                                                &j->o->params, &bytes);
+    cls_transfer_plan_info plan;
+    cls_status status =
+        cls_transfer_plan(j->model, j->content.width, j->content.height, &j->o->params, &plan);
     if (status != CLS_OK)
         return status;
+    const size_t bytes = plan.device_bytes;
     const cls_device_info *d = cls_ctx_device(j->ctx);
     const double mib = 1048576.0;
     const size_t weights = cls_model_device_bytes(j->model);
@@ -196,6 +212,7 @@ static cls_status announce(job *j)
     if (j->feedback.stage_count == 0)
         return CLS_ERR_INVALID_ARGUMENT;
     announce_stages(j);
+    announce_tiles(j, &plan);
     if (bytes + weights > d->global_mem_bytes)
         return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
                          "this run needs %.0f MiB of device memory but %s has %.0f MiB",
@@ -209,8 +226,9 @@ static const char *hint_for(cls_status status)
     case CLS_ERR_OUT_OF_DEVICE_MEMORY:
     case CL_MEM_OBJECT_ALLOCATION_FAILURE:
     case CL_OUT_OF_RESOURCES:
-        return "reduce the memory needed with a smaller --size, a smaller --lbfgs-history "
-               "(e.g. 20), --optimizer adam, or fewer/shallower --style-layers";
+        return "reduce the memory needed with a smaller --lbfgs-history (e.g. 20), --optimizer "
+               "adam, a smaller --size, or fewer/shallower --style-layers (or allow more with "
+               "--max-memory)";
     case CLS_ERR_NOT_FINITE:
         return "the optimisation diverged: lower --learning-rate or the loss weights, or use "
                "--init content; the last finite image was written";

@@ -45,6 +45,7 @@ enum {
     OPT_NO_MULTISCALE,
     OPT_MIN_SCALE,
     OPT_STAGE_ITERATIONS,
+    OPT_MAX_MEMORY,
     OPT_VERSION,
 };
 
@@ -62,6 +63,7 @@ static const struct option long_options[] = {
     {"no-multiscale", no_argument, NULL, OPT_NO_MULTISCALE},
     {"min-scale", required_argument, NULL, OPT_MIN_SCALE},
     {"stage-iterations", required_argument, NULL, OPT_STAGE_ITERATIONS},
+    {"max-memory", required_argument, NULL, OPT_MAX_MEMORY},
     {"iterations", required_argument, NULL, OPT_ITERATIONS},
     {"optimizer", required_argument, NULL, OPT_OPTIMIZER},
     {"learning-rate", required_argument, NULL, OPT_LEARNING_RATE},
@@ -136,6 +138,8 @@ void cls_cli_print_help(FILE *out)
           "                               torchvision's cache; tools/fetch-model.sh gets it)\n"
           "  -d, --device SPEC            index, P:D, gpu, cpu or a name part (first GPU);\n"
           "                               see `clstyle devices`\n"
+          "      --max-memory SIZE        device memory the run may use, e.g. 1G, 512M (the\n"
+          "                               device's); a larger image is tiled exactly\n"
           "      --reproducible           the same image on every run and fresh cache (same\n"
           "                               OpenCL driver and device): no algorithm timing\n"
           "\n"
@@ -279,6 +283,31 @@ static int double_option(const char *flag, const char *value, double lo, double 
     return CLS_EXIT_OK;
 }
 
+/* A byte count with an optional binary unit: 1073741824, 1G, 1GiB, 512M, 1.5G. */
+static int memory_option(const char *flag, const char *value, size_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    const double v = strtod(value, &end);
+    double unit = 1.0;
+    if (end && (*end == 'K' || *end == 'k'))
+        unit = 1024.0;
+    else if (end && (*end == 'M' || *end == 'm'))
+        unit = 1048576.0;
+    else if (end && (*end == 'G' || *end == 'g'))
+        unit = 1073741824.0;
+    if (end && unit > 1.0)
+        end += strcmp(end + 1, "iB") == 0 || strcmp(end + 1, "B") == 0 ? strlen(end) : 1;
+    const double bytes = v * unit;
+    if (errno || end == value || !end || *end || !isfinite(v) || bytes < 16.0 * 1048576.0 ||
+        bytes > 1125899906842624.0)
+        return usage("%s needs a size from 16M to 1024T, as bytes or with K, M or G (binary: "
+                     "1G is 1024M), got \"%s\"",
+                     flag, value);
+    *out = (size_t)bytes;
+    return CLS_EXIT_OK;
+}
+
 /* A comma-separated list of files, split in place into buffer (size bytes). */
 static int split_files(const char *flag, const char *value, char *buffer, size_t size,
                        const char **items, int *count)
@@ -327,6 +356,7 @@ static int value_option(cls_cli_options *o, int id, const char *flag, const char
     case OPT_MIN_SCALE:
         o->min_scale_given = true;
         return int_option(flag, v, 16, 16384, &p->min_scale);
+    case OPT_MAX_MEMORY: return memory_option(flag, v, &p->max_device_bytes);
     case OPT_STAGE_ITERATIONS:
         o->stage_iterations_given = true;
         return int_option(flag, v, 1, 1000000, &p->stage_iterations);

@@ -19,6 +19,7 @@ struct cls_net {
     cl_mem *outputs;     /* per layer; NULL for fused convolutions (output is the ReLU's) */
     cl_mem grad[2];      /* ping-pong gradients, each as large as the largest activation */
     size_t device_bytes;
+    int planned_height, planned_width; /* the size the buffers hold (cls_net_resize) */
 };
 
 /* The shapes of every layer's output up to `last`; CLS_ERR_SHAPE when the image is too
@@ -267,6 +268,8 @@ cls_status cls_net_create(cls_model *model, const cls_net_config *config, cls_ne
     CLS_TRY(check_fits(net, largest));
     CLS_TRY(allocate(net, largest));
     net->config.taps = NULL; /* not owned; is_tap holds what is needed */
+    net->planned_height = config->height;
+    net->planned_width = config->width;
     *out = net;
     net = NULL;
 fail:
@@ -295,6 +298,24 @@ void cls_net_destroy(cls_net *net)
 size_t cls_net_device_bytes(const cls_net *net)
 {
     return net->device_bytes;
+}
+
+cls_status cls_net_resize(cls_net *net, int height, int width)
+{
+    if (height < 1 || width < 1 || height > net->planned_height || width > net->planned_width)
+        return cls_error(CLS_ERR_SHAPE, "a network planned for %dx%d cannot run %dx%d",
+                         net->planned_width, net->planned_height, width, height);
+    cls_net_config config = net->config;
+    config.height = height;
+    config.width = width;
+    cls_status status = layer_shapes(net->model, &config, net->last, net->shapes);
+    if (status == CLS_OK) {
+        net->config.height = height;
+        net->config.width = width;
+    } else { /* back to the shapes of the size it had */
+        layer_shapes(net->model, &net->config, net->last, net->shapes);
+    }
+    return status;
 }
 
 /* The buffer holding layer i's output (a fused convolution's is its ReLU's). */

@@ -16,9 +16,9 @@ typedef struct cls_net_config {
     cls_pool_kind pooling; /* max or average, for every pooling layer */
     const int *taps;       /* layer indices (cls_vgg_find) whose outputs are used */
     int tap_count;
-    size_t work_scratch;   /* bytes the caller's own operations take from the scratch slot
-                              CLS_SCRATCH_WORK_A, which the Winograd layers share (the Gram
-                              matrices' partial products); counted in the plan */
+    size_t work_scratch; /* bytes the caller's own operations take from the scratch slot
+                            CLS_SCRATCH_WORK_A, which the Winograd layers share (the Gram
+                            matrices' partial products); counted in the plan */
 } cls_net_config;
 
 /* Plans and allocates. The memory needed is computed first: when it exceeds what the
@@ -40,6 +40,12 @@ cls_status cls_net_select_algorithms(const cls_model *model, const cls_net_confi
 cls_status cls_net_derived_weight_bytes(const cls_model *model, const cls_net_config *config,
                                         size_t *bytes);
 size_t cls_net_device_bytes(const cls_net *net);
+
+/* From now on, runs the network on images of height x width, no larger either way than the
+ * size it was planned for (so every buffer fits): the tiles of an image, whose sizes differ at
+ * its edges. The convolution algorithms stay those of the planned size. CLS_ERR_SHAPE for a
+ * larger size or one too small for a pooling layer. */
+cls_status cls_net_resize(cls_net *net, int height, int width);
 
 /* Runs the network on image (1 x 3 x H x W, mean-subtracted RGB in 0..255 units). */
 cls_status cls_net_forward(cls_net *net, cl_mem image);

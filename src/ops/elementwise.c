@@ -75,6 +75,41 @@ cls_status cls_mask_planes(cls_ctx *ctx, cls_shape s, cl_mem x, cl_mem mask, boo
     return cls_launch(ctx, "mask_planes", args, 6, 1, &global, NULL);
 }
 
+static bool window_inside(cls_window win, int h, int w)
+{
+    return win.y >= 0 && win.x >= 0 && win.y + h <= win.shape.h && win.x + w <= win.shape.w;
+}
+
+cls_status cls_copy_window(cls_ctx *ctx, cl_mem in, cls_window from, cl_mem out, cls_window to,
+                           int h, int w, bool accumulate)
+{
+    const int planes = from.shape.n * from.shape.c;
+    if (h < 1 || w < 1 || planes != to.shape.n * to.shape.c || !window_inside(from, h, w) ||
+        !window_inside(to, h, w) || (size_t)planes * h * w > UINT32_MAX)
+        return cls_error(CLS_ERR_SHAPE,
+                         "copy_window: a %dx%d window at (%d, %d) of %dx%d planes to (%d, %d) "
+                         "of %dx%d",
+                         w, h, from.x, from.y, from.shape.w, from.shape.h, to.x, to.y, to.shape.w,
+                         to.shape.h);
+    const cl_uint n = (cl_uint)planes * (cl_uint)h * (cl_uint)w, add = accumulate ? 1u : 0u;
+    const size_t global = n;
+    const cls_arg args[] = {CLS_ARG(in),
+                            CLS_ARG(from.shape.h),
+                            CLS_ARG(from.shape.w),
+                            CLS_ARG(from.y),
+                            CLS_ARG(from.x),
+                            CLS_ARG(out),
+                            CLS_ARG(to.shape.h),
+                            CLS_ARG(to.shape.w),
+                            CLS_ARG(to.y),
+                            CLS_ARG(to.x),
+                            CLS_ARG(h),
+                            CLS_ARG(w),
+                            CLS_ARG(add),
+                            CLS_ARG(n)};
+    return cls_launch(ctx, "copy_window", args, 14, 1, &global, NULL);
+}
+
 cls_status cls_read_floats(cls_ctx *ctx, cl_mem result, size_t index, size_t count, float *out)
 {
     cl_int err = clEnqueueReadBuffer(ctx->queue, result, CL_TRUE, index * sizeof(float),

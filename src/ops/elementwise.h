@@ -30,6 +30,18 @@ cls_status cls_add_channel_values(cls_ctx *ctx, cls_shape s, const float *values
 cls_status cls_mask_planes(cls_ctx *ctx, cls_shape s, cl_mem x, cl_mem mask, bool accumulate,
                            cl_mem out);
 
+/* A rectangle of an NCHW tensor's planes: its shape, and the window's origin and size. */
+typedef struct cls_window {
+    cls_shape shape;
+    int y, x; /* the window's top left corner */
+} cls_window;
+
+/* Copies an h x w window of every plane of `in` to one of `out` (or adds it when
+ * accumulate): in.shape and out.shape have the same n * c planes; both windows must lie
+ * inside their planes. */
+cls_status cls_copy_window(cls_ctx *ctx, cl_mem in, cls_window from, cl_mem out, cls_window to,
+                           int h, int w, bool accumulate);
+
 /* Reads count floats starting at result[index] into out (blocking). */
 cls_status cls_read_floats(cls_ctx *ctx, cl_mem result, size_t index, size_t count, float *out);
 

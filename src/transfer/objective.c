@@ -7,33 +7,25 @@
 
 #include <string.h>
 
-/* Coefficients of one squared-difference loss: value = value_scale * sum (x - t)^2 and
- * grad += grad_coef * (x - t), grad_coef = weight * unit_coef (unit_coef: the gradient of the
- * unweighted value, which normalize_gradients normalises before weighing). */
-typedef struct sqdiff_coef {
-    float value_scale, grad_coef, unit_coef;
-    double weight;
-} sqdiff_coef;
-
-static sqdiff_coef content_coef(const cls_transfer *run, int i, cls_shape s)
+cls_sqdiff_coef cls_content_coef(const cls_transfer *run, int i, cls_shape s)
 {
     const double weight = run->params.content_weight * run->content_layers.weight[i];
     const double count = (double)cls_shape_count(s);
     if (run->params.normalization == CLS_NORMALIZATION_PAPER)
-        return (sqdiff_coef){0.5f, (float)weight, 1.0f, weight}; /* 1/2 sum (F - P)^2 */
-    return (sqdiff_coef){(float)(1.0 / count), (float)(weight * 2.0 / count), (float)(2.0 / count),
-                         weight};
+        return (cls_sqdiff_coef){0.5f, (float)weight, 1.0f, weight}; /* 1/2 sum (F - P)^2 */
+    return (cls_sqdiff_coef){(float)(1.0 / count), (float)(weight * 2.0 / count),
+                             (float)(2.0 / count), weight};
 }
 
-static sqdiff_coef style_coef(const cls_transfer *run, int i, cls_shape s)
+cls_sqdiff_coef cls_style_coef(const cls_transfer *run, int i, cls_shape s)
 {
     const double weight = run->params.style_weight * run->style_layers.weight[i];
     if (run->params.normalization == CLS_NORMALIZATION_PAPER) {
         const double n = s.c, m = (double)s.h * s.w, norm = 4.0 * n * n * m * m;
-        return (sqdiff_coef){(float)(1.0 / norm), (float)(weight * 2.0 / norm), (float)(2.0 / norm),
-                             weight};
+        return (cls_sqdiff_coef){(float)(1.0 / norm), (float)(weight * 2.0 / norm),
+                                 (float)(2.0 / norm), weight};
     }
-    return (sqdiff_coef){1.0f, (float)(weight * 2.0), 2.0f, weight};
+    return (cls_sqdiff_coef){1.0f, (float)(weight * 2.0), 2.0f, weight};
 }
 
 float cls_gram_scale(const cls_transfer *run, cls_shape s)
@@ -63,7 +55,7 @@ fail:
 static cls_status content_loss(cls_transfer *run, int i, cl_mem tap, cl_mem grad, cls_shape s)
 {
     cls_status status = CLS_OK;
-    const sqdiff_coef k = content_coef(run, i, s);
+    const cls_sqdiff_coef k = cls_content_coef(run, i, s);
     const size_t count = cls_shape_count(s);
     const bool normalize = run->params.normalize_gradients;
     const cl_mem out = normalize ? run->layer_grad : grad;
@@ -90,7 +82,7 @@ static cls_status guided_style_loss(cls_transfer *run, int i, cl_mem tap, cls_sh
     cls_status status = CLS_OK;
     cls_style_slot *slot = &run->style[i];
     const size_t cc = (size_t)s.c * (size_t)s.c;
-    const sqdiff_coef k = style_coef(run, i, s);
+    const cls_sqdiff_coef k = cls_style_coef(run, i, s);
     for (int r = 0; r < run->regions; r++) {
         const cls_region *region = cls_run_region(run, i, r);
         const float scale = (float)(cls_gram_scale(run, s) * region->inv_energy);
@@ -115,7 +107,7 @@ static cls_status style_loss(cls_transfer *run, int i, cl_mem tap, cl_mem grad, 
     cls_style_slot *slot = &run->style[i];
     const size_t cc = (size_t)s.c * (size_t)s.c;
     const float scale = cls_gram_scale(run, s);
-    const sqdiff_coef k = style_coef(run, i, s);
+    const cls_sqdiff_coef k = cls_style_coef(run, i, s);
     const bool normalize = run->params.normalize_gradients;
     if (run->regions > 0) {
         if (normalize)
@@ -172,13 +164,10 @@ static cls_loss_terms weigh(const cls_transfer *run, int eval)
     return t;
 }
 
-cls_status cls_transfer_evaluate(void *user, cl_mem x, cl_mem grad, int eval, double *loss)
+/* The objective of the whole image in one forward and one backward pass. */
+static cls_status evaluate_whole(cls_transfer *run, cl_mem x, cl_mem grad, int slots)
 {
     cls_status status = CLS_OK;
-    cls_transfer *run = user;
-    const int slots =
-        run->content_layers.count + run->style_layers.count * cls_run_style_slots(run) + 1;
-    CLS_TRY(cls_fill(run->ctx, (size_t)slots, 0.0f, run->losses));
     CLS_TRY(cls_net_forward(run->net, x));
     CLS_TRY(cls_net_backward(run->net, tap_losses, run, grad));
     if (run->params.tv_weight != 0.0) {
@@ -187,6 +176,21 @@ cls_status cls_transfer_evaluate(void *user, cl_mem x, cl_mem grad, int eval, do
                             run->losses, slots - 1));
     }
     CLS_TRY(cls_read_floats(run->ctx, run->losses, 0, (size_t)slots, run->losses_host));
+fail:
+    return status;
+}
+
+cls_status cls_transfer_evaluate(void *user, cl_mem x, cl_mem grad, int eval, double *loss)
+{
+    cls_status status = CLS_OK;
+    cls_transfer *run = user;
+    const int slots =
+        run->content_layers.count + run->style_layers.count * cls_run_style_slots(run) + 1;
+    CLS_TRY(cls_fill(run->ctx, (size_t)slots, 0.0f, run->losses));
+    if (run->tiling.count > 0)
+        CLS_TRY(cls_tiled_evaluate(run, x, grad, slots));
+    else
+        CLS_TRY(evaluate_whole(run, x, grad, slots));
     cls_loss_terms terms = weigh(run, eval);
     run->terms[eval % CLS_TERMS_RING] = terms;
     *loss = terms.total;

@@ -34,6 +34,26 @@ typedef struct cls_region {
     double inv_energy;
 } cls_region;
 
+/* Exact tiling (tiled.c): a tile owns the pixels [y0, y1) x [x0, x1) and runs the network on
+ * its region, those plus a halo, clipped to the image. */
+typedef struct cls_tile {
+    int y0, x0, y1, x1;
+    int ry0, rx0, ry1, rx1;
+} cls_tile;
+
+typedef struct cls_tiling {
+    int height, width; /* of the image tiled */
+    int align;         /* the cumulative pooling stride to the deepest tap: origins' multiple */
+    int halo, tile;    /* pixels; multiples of align */
+    int count;         /* tiles; 0: the run is not tiled */
+    cls_tile *tiles;
+    int region_h, region_w;             /* the largest region: what the network is planned for */
+    cl_mem x, grad;                     /* a region of the image, and its gradient */
+    cl_mem masked, masked_grad, target; /* the largest tap's size */
+    cl_mem own[2 * CLS_MAX_LAYER_LIST]; /* per tap: the positions the tile owns, 1 or 0 */
+    float *mask_host;
+} cls_tiling;
+
 struct cls_transfer {
     cls_ctx *ctx;
     cls_model *model;
@@ -65,6 +85,7 @@ struct cls_transfer {
     cl_mem layer_grad;
     cls_vec_space norm_space;
 
+    cls_tiling tiling;                    /* count 0: untiled */
     cls_loss_terms terms[CLS_TERMS_RING]; /* by evaluation number, modulo the ring */
     double start;
     size_t device_bytes;
@@ -78,6 +99,50 @@ cls_status cls_transfer_open(cls_ctx *ctx, cls_model *model, const cls_image *co
                              const cls_transfer_params *params, cls_transfer **out);
 void cls_transfer_close(cls_transfer *run); /* NULL is a no-op */
 
+/* cls_transfer_open with exact tiling: tiles owning tile x tile pixels, a halo of `halo`
+ * pixels (0: the receptive field of the deepest tap, cls_tiling_halo), the network planned
+ * for the largest region. Not with masks or normalize_gradients (CLS_ERR_UNSUPPORTED). The
+ * objective then equals the untiled one up to float rounding. */
+cls_status cls_transfer_open_tiled(cls_ctx *ctx, cls_model *model, const cls_image *content,
+                                   const cls_image *styles, int style_count,
+                                   const double *blend_weights, const cls_transfer_params *params,
+                                   int tile, int halo, cls_transfer **out);
+
+/* The halo exact tiling needs up to layer `last`: the receptive field's radius (a 3 x 3
+ * convolution adds one pixel at its stride, a 2 x 2 pooling one more), rounded up to a
+ * multiple of *align, the cumulative pooling stride. */
+int cls_tiling_halo(const cls_model *model, int last, int *align);
+/* The tiles of an image of height x width for run's layers (tiled.c); cls_tiling_release
+ * frees them and their buffers (cls_tiling_allocate, for run->tiling). */
+cls_status cls_tiling_plan(const cls_transfer *run, int height, int width, int tile, int halo,
+                           cls_tiling *tiling);
+cls_status cls_tiling_allocate(cls_transfer *run, size_t *bytes);
+/* The device bytes cls_tiling_allocate takes for run->tiling. */
+size_t cls_tiling_bytes(const cls_transfer *run);
+void cls_tiling_release(cls_tiling *tiling);
+/* The style targets of a tiled run: each style image tiled as the content, its Gram matrices
+ * added up over the tiles (no masks: tiling refuses them). */
+cls_status cls_tiled_style_targets(cls_transfer *run, const cls_image *styles, int count,
+                                   const double *blend);
+/* The content targets of a tiled run, computed tile by tile into the whole-image targets. */
+cls_status cls_tiled_content_targets(cls_transfer *run, cl_mem content);
+/* The objective of a tiled run: the losses into run->losses_host (slots of them), the
+ * gradient into grad. */
+cls_status cls_tiled_evaluate(cls_transfer *run, cl_mem x, cl_mem grad, int slots);
+
+/* Coefficients of one squared-difference loss: value = value_scale * sum (x - t)^2 and
+ * grad += grad_coef * (x - t), grad_coef = weight * unit_coef (unit_coef: the gradient of the
+ * unweighted value, which normalize_gradients normalises before weighing). */
+typedef struct cls_sqdiff_coef {
+    float value_scale, grad_coef, unit_coef;
+    double weight;
+} cls_sqdiff_coef;
+
+/* Content layer i's and style layer i's coefficients for a layer of shape s (the whole
+ * image's). */
+cls_sqdiff_coef cls_content_coef(const cls_transfer *run, int i, cls_shape s);
+cls_sqdiff_coef cls_style_coef(const cls_transfer *run, int i, cls_shape s);
+
 /* cls_transfer_run at the content's size alone (params->multiscale is not looked at). */
 cls_status cls_transfer_run_single(cls_ctx *ctx, cls_model *model, const cls_image *content,
                                    const cls_image *styles, int style_count,
@@ -86,9 +151,9 @@ cls_status cls_transfer_run_single(cls_ctx *ctx, cls_model *model, const cls_ima
 
 /* cls_transfer_run with params->multiscale: a single-scale run per stage (multiscale.c). */
 cls_status cls_multiscale_run(cls_ctx *ctx, cls_model *model, const cls_image *content,
-                              const cls_image *styles, int style_count,
-                              const double *blend_weights, const cls_transfer_params *params,
-                              cls_image *output, cls_transfer_result *result);
+                              const cls_image *styles, int style_count, const double *blend_weights,
+                              const cls_transfer_params *params, cls_image *output,
+                              cls_transfer_result *result);
 
 /* The style targets: each style layer's Gram matrices, blended over the style images
  * (blend: one weight per image, normalised here; NULL for equal). Each style image gets a

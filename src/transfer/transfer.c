@@ -145,14 +145,18 @@ size_t cls_run_gram_scratch_bytes(const cls_transfer *run, int height, int width
     return most;
 }
 
+/* The network of the run: the image's size, or with tiling the largest tile region's. */
 static cls_net_config net_config(const cls_transfer *run)
 {
-    return (cls_net_config){run->height,
-                            run->width,
+    const bool tiled = run->tiling.count > 0;
+    const int h = tiled ? run->tiling.region_h : run->height;
+    const int w = tiled ? run->tiling.region_w : run->width;
+    return (cls_net_config){h,
+                            w,
                             run->params.pooling == CLS_POOLING_AVG ? CLS_POOL_AVG : CLS_POOL_MAX,
                             run->taps,
                             run->tap_count,
-                            cls_run_gram_scratch_bytes(run, run->height, run->width)};
+                            cls_run_gram_scratch_bytes(run, h, w)};
 }
 
 /* The optimiser's vectors and its small buffer of partial sums. */
@@ -167,6 +171,11 @@ static size_t optimizer_bytes(const cls_ctx *ctx, const cls_transfer_params *p, 
 }
 
 static size_t larger(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+static int larger_int(int a, int b)
 {
     return a > b ? a : b;
 }
@@ -205,10 +214,7 @@ static cls_status allocate_content_targets(cls_transfer *run)
 {
     cls_status status = CLS_OK;
     for (int i = 0; i < run->content_layers.count; i++) {
-        cl_mem tap;
-        cls_shape s;
-        CLS_TRY(cls_net_tap(run->net, run->content[i].layer, &tap, &s));
-        const size_t bytes = cls_shape_count(s) * sizeof(float);
+        const size_t bytes = content_target_bytes(run, run->content[i].layer);
         CLS_TRY(cls_buffer_create(run->ctx, bytes, "content targets", &run->content[i].target));
         run->device_bytes += bytes;
     }
@@ -242,6 +248,7 @@ static void destroy_run(cls_transfer *run)
         return;
     cls_grad_norm_release(run);
     cls_masks_release(run);
+    cls_tiling_release(&run->tiling);
     for (int i = 0; i < CLS_MAX_LAYER_LIST; i++) {
         cl_mem all[] = {run->content[i].target, run->style[i].target, run->style[i].gram,
                         run->style[i].grad_gram};
@@ -280,13 +287,20 @@ fail:
     return status;
 }
 
-cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height,
-                                   const cls_transfer_params *params, size_t *bytes)
+static void release_planned(cls_transfer *run)
 {
-    cls_transfer *run = NULL;
-    cls_status status = planned_run((cls_model *)model, width, height, params, &run);
-    if (status != CLS_OK)
-        return status;
+    if (run)
+        cls_tiling_release(&run->tiling);
+    free(run);
+}
+
+/* Device bytes of a run as planned, tiled (run->tiling) or not, the model's own weights
+ * excluded; *optimiser: the part the optimiser's state takes. */
+static cls_status run_bytes(const cls_transfer *run, size_t *bytes, size_t *optimiser)
+{
+    cls_status status = CLS_OK;
+    const cls_model *model = run->model;
+    const bool tiled = run->tiling.count > 0;
     size_t net = 0, style_net = 0, derived = 0, slots = 2 * run->n * sizeof(float);
     size_t gram_backward = 0; /* the Gram backward pass's C x C scratch */
     cls_net_config config = net_config(run);
@@ -294,7 +308,12 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
     CLS_TRY(cls_net_derived_weight_bytes(model, &config, &derived));
     config.taps = run->style_layers.index;
     config.tap_count = run->style_layers.count;
-    CLS_TRY(cls_net_plan_bytes(model, &config, &style_net)); /* a style image of this size */
+    /* Untiled, a style image of the content's size has a network of its own; tiled, it
+     * shares the run's and takes only its pixels. */
+    if (tiled)
+        style_net = run->n * sizeof(float);
+    else
+        CLS_TRY(cls_net_plan_bytes(model, &config, &style_net));
     for (int i = 0; i < run->style_layers.count; i++) {
         const size_t cc = (size_t)run->style[i].channels * run->style[i].channels * sizeof(float);
         slots += 3 * cc;
@@ -307,14 +326,98 @@ cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height
     }
     for (int i = 0; i < run->style_layers.count; i++)
         largest_tap = larger(largest_tap, content_target_bytes(run, run->style[i].layer));
-    if (params->normalize_gradients)
+    if (run->params.normalize_gradients)
         slots += cls_grad_norm_bytes(model->ctx, largest_tap / sizeof(float));
     slots += cls_masks_plan_bytes(run);
-    /* Style images are processed (and their networks freed) before the optimiser starts. */
-    const size_t optimising = net + optimizer_bytes(model->ctx, params, run->n);
-    *bytes = derived + slots + gram_backward + (style_net > optimising ? style_net : optimising);
+    *optimiser = optimizer_bytes(model->ctx, &run->params, run->n);
+    if (tiled) /* the network and the tiles' buffers stay from the style targets on */
+        *bytes = derived + slots + gram_backward + net + cls_tiling_bytes(run) +
+                 larger(style_net, *optimiser);
+    else /* style images are done, their networks freed, before the optimiser starts */
+        *bytes = derived + slots + gram_backward + larger(style_net, net + *optimiser);
 fail:
-    free(run);
+    return status;
+}
+
+/* What the run may allocate besides the model's weights: max_device_bytes or the device's
+ * memory. */
+static size_t allowed_bytes(const cls_transfer *run)
+{
+    const size_t limit = run->params.max_device_bytes ? run->params.max_device_bytes
+                                                      : run->ctx->info.global_mem_bytes;
+    const size_t weights = cls_model_device_bytes(run->model);
+    return limit > weights ? limit - weights : 0;
+}
+
+/* Untiled when the whole image fits what is allowed; otherwise the largest tiles that do
+ * (run->tiling). *bytes: the plan's device bytes. */
+static cls_status choose_tiling(cls_transfer *run, size_t *bytes)
+{
+    cls_status status = CLS_OK;
+    const double mib = 1048576.0;
+    const size_t allowed = allowed_bytes(run);
+    size_t optimiser = 0, whole = 0;
+    CLS_TRY(run_bytes(run, &whole, &optimiser));
+    *bytes = whole;
+    if (whole <= allowed)
+        return CLS_OK;
+    if (run->params.style_masks || run->params.content_mask || run->params.normalize_gradients)
+        return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
+                         "a %dx%d run needs %.0f MiB of device memory besides the weights and "
+                         "%.0f MiB are left beside them; tiling, which might fit it, does not "
+                         "yet combine with masks or normalised gradients",
+                         run->width, run->height, whole / mib, allowed / mib);
+    int align = 1;
+    int deepest = 0;
+    for (int t = 0; t < run->tap_count; t++)
+        deepest = larger_int(deepest, run->taps[t]);
+    cls_tiling_halo(run->model, deepest, &align);
+    const int longest = larger_int(run->width, run->height);
+    for (int tile = (longest - 1) / align * align; tile >= align; tile -= align) {
+        CLS_TRY(cls_tiling_plan(run, run->height, run->width, tile, 0, &run->tiling));
+        CLS_TRY(run_bytes(run, bytes, &optimiser));
+        if (*bytes <= allowed)
+            return CLS_OK;
+        cls_tiling_release(&run->tiling);
+    }
+    return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
+                     "a %dx%d run needs %.0f MiB of device memory besides the %.0f MiB of "
+                     "weights, and %.0f MiB even in tiles of %d pixels (%.0f MiB of it the "
+                     "optimiser's state), but %.0f MiB are left beside the weights",
+                     run->width, run->height, whole / mib,
+                     cls_model_device_bytes(run->model) / mib, *bytes / mib, align,
+                     optimiser / mib, allowed / mib);
+fail:
+    return status;
+}
+
+cls_status cls_transfer_plan(const cls_model *model, int width, int height,
+                             const cls_transfer_params *params, cls_transfer_plan_info *plan)
+{
+    cls_transfer *run = NULL;
+    size_t optimiser = 0;
+    memset(plan, 0, sizeof *plan);
+    cls_status status = planned_run((cls_model *)model, width, height, params, &run);
+    if (status != CLS_OK)
+        return status;
+    CLS_TRY(run_bytes(run, &plan->untiled_bytes, &optimiser));
+    CLS_TRY(choose_tiling(run, &plan->device_bytes));
+    plan->tile = run->tiling.count ? run->tiling.tile : 0;
+    plan->tiles = run->tiling.count;
+    plan->halo = run->tiling.halo;
+    plan->region_width = run->tiling.region_w;
+    plan->region_height = run->tiling.region_h;
+fail:
+    release_planned(run);
+    return status;
+}
+
+cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height,
+                                   const cls_transfer_params *params, size_t *bytes)
+{
+    cls_transfer_plan_info plan;
+    cls_status status = cls_transfer_plan(model, width, height, params, &plan);
+    *bytes = plan.device_bytes;
     return status;
 }
 
@@ -334,14 +437,17 @@ cls_status cls_transfer_choose_algorithms(cls_model *model, int width, int heigh
     for (int k = 0; k < count && status == CLS_OK; k++) {
         cls_transfer *run = NULL;
         int timed = 0;
+        size_t bytes = 0;
         status = planned_run(model, stages[k].width, stages[k].height, params, &run);
-        if (status != CLS_OK)
-            break;
-        const cls_net_config config = net_config(run);
-        status = cls_net_select_algorithms(model, &config, dry_run, params->cancel,
-                                           params->cancel_user, &timed);
+        if (status == CLS_OK)
+            status = choose_tiling(run, &bytes); /* a tiled run times its regions' shapes */
+        if (status == CLS_OK) {
+            const cls_net_config config = net_config(run);
+            status = cls_net_select_algorithms(model, &config, dry_run, params->cancel,
+                                               params->cancel_user, &timed);
+        }
         total += timed;
-        free(run);
+        release_planned(run);
     }
     if (measured)
         *measured = total;
@@ -495,28 +601,84 @@ cls_status cls_transfer_poll_cancel(const cls_transfer *run)
     return CLS_OK;
 }
 
+/* Tiles of tile x tile pixels, or with tile 0 as what the device allows needs
+ * (choose_tiling). */
+static cls_status plan_tiling(cls_transfer *run, int tile, int halo)
+{
+    size_t bytes = 0;
+    if (tile <= 0)
+        return choose_tiling(run, &bytes);
+    if (run->params.style_masks || run->params.content_mask || run->params.normalize_gradients)
+        return cls_error(CLS_ERR_UNSUPPORTED,
+                         "tiling does not yet combine with masks or normalised gradients");
+    return cls_tiling_plan(run, run->height, run->width, tile, halo, &run->tiling);
+}
+
+/* The network of a tiled run serves the style images too: planned for the largest region
+ * of any of them. */
+static cls_status fit_style_regions(cls_transfer *run, const cls_image *styles, int count)
+{
+    for (int k = 0; k < count && run->tiling.count > 0; k++) {
+        cls_tiling style;
+        cls_status status = cls_tiling_plan(run, styles[k].height, styles[k].width,
+                                            run->tiling.tile, run->tiling.halo, &style);
+        if (status != CLS_OK)
+            return status;
+        run->tiling.region_h = larger_int(run->tiling.region_h, style.region_h);
+        run->tiling.region_w = larger_int(run->tiling.region_w, style.region_w);
+        cls_tiling_release(&style);
+    }
+    return CLS_OK;
+}
+
+/* The targets, and the network. A tiled run's network comes first: its style targets are
+ * computed with it, tile by tile. An untiled run's comes after: each style image gets a
+ * network of its own size, freed before the run's is made. */
+static cls_status targets_and_network(cls_transfer *run, const cls_image *styles, int count,
+                                      const double *blend)
+{
+    cls_status status = CLS_OK;
+    const cls_net_config config = net_config(run);
+    if (run->tiling.count == 0) {
+        CLS_TRY(cls_style_targets(run, styles, count, blend));
+        CLS_TRY(cls_transfer_poll_cancel(run));
+    }
+    CLS_TRY(cls_net_create(run->model, &config, &run->net));
+    run->device_bytes += cls_net_device_bytes(run->net);
+    if (run->tiling.count > 0) {
+        size_t bytes = 0;
+        CLS_TRY(cls_tiling_allocate(run, &bytes));
+        run->device_bytes += bytes;
+        CLS_TRY(cls_tiled_style_targets(run, styles, count, blend));
+        CLS_TRY(cls_transfer_poll_cancel(run));
+    }
+fail:
+    return status;
+}
+
 /* Everything before the optimiser: layers, buffers, targets, the start image. */
 static cls_status prepare(cls_transfer *run, const cls_image *content, const cls_image *styles,
-                          int style_count, const double *blend)
+                          int style_count, const double *blend, int tile, int halo)
 {
     cls_status status = CLS_OK;
     CLS_TRY(resolve_layers(run));
+    CLS_TRY(plan_tiling(run, tile, halo));
+    CLS_TRY(fit_style_regions(run, styles, style_count));
     CLS_TRY(cls_masks_prepare(run, blend, style_count)); /* refuses bad masks before work */
     int measured = 0;
     const cls_net_config content_net = net_config(run);
     CLS_TRY(cls_net_select_algorithms(run->model, &content_net, false, run->params.cancel,
                                       run->params.cancel_user, &measured));
     CLS_TRY(allocate_slots(run));
-    CLS_TRY(cls_style_targets(run, styles, style_count, blend));
-    CLS_TRY(cls_transfer_poll_cancel(run));
-    const cls_net_config config = net_config(run);
-    CLS_TRY(cls_net_create(run->model, &config, &run->net));
-    run->device_bytes += cls_net_device_bytes(run->net);
+    CLS_TRY(targets_and_network(run, styles, style_count, blend));
     CLS_TRY(allocate_content_targets(run));
     if (run->params.normalize_gradients)
         CLS_TRY(allocate_grad_norm(run));
     CLS_TRY(cls_image_to_tensor(run->ctx, content, run->x));
-    CLS_TRY(cls_content_targets(run, run->x));
+    if (run->tiling.count > 0)
+        CLS_TRY(cls_tiled_content_targets(run, run->x));
+    else
+        CLS_TRY(cls_content_targets(run, run->x));
     CLS_TRY(cls_transfer_poll_cancel(run));
     CLS_TRY(initialise(run, content, styles));
     CLS_CHECK_CL(clEnqueueCopyBuffer(run->ctx->queue, run->x, run->x_good, 0, 0,
@@ -546,6 +708,15 @@ cls_status cls_transfer_open(cls_ctx *ctx, cls_model *model, const cls_image *co
                              const cls_image *styles, int style_count, const double *blend_weights,
                              const cls_transfer_params *params, cls_transfer **out)
 {
+    return cls_transfer_open_tiled(ctx, model, content, styles, style_count, blend_weights, params,
+                                   0, 0, out);
+}
+
+cls_status cls_transfer_open_tiled(cls_ctx *ctx, cls_model *model, const cls_image *content,
+                                   const cls_image *styles, int style_count,
+                                   const double *blend_weights, const cls_transfer_params *params,
+                                   int tile, int halo, cls_transfer **out)
+{
     cls_status status = CLS_OK;
     cls_image *matched = NULL; /* the style images with the content's colours */
     cls_transfer *run = NULL;
@@ -563,7 +734,7 @@ cls_status cls_transfer_open(cls_ctx *ctx, cls_model *model, const cls_image *co
                           .width = content->width,
                           .height = content->height,
                           .n = (size_t)3 * content->width * content->height};
-    CLS_TRY(prepare(run, content, styles, style_count, blend_weights));
+    CLS_TRY(prepare(run, content, styles, style_count, blend_weights, tile, halo));
     *out = run;
     run = NULL;
 fail:

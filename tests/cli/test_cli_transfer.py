@@ -65,6 +65,8 @@ def usage_errors(tmp):
         (["--stage-iterations", "0"], "--stage-iterations"),
         (["--no-multiscale", "--min-scale", "16"], "--min-scale"),
         (["--stage-iterations", "5", "--no-multiscale"], "--stage-iterations"),
+        (["--max-memory", "0"], "--max-memory"), (["--max-memory", "1X"], "--max-memory"),
+        (["--max-memory", "10K"], "--max-memory"), (["--max-memory", "-1G"], "--max-memory"),
         # the default strong-Wolfe search needs the loss's own gradient
         (["--normalize-gradients"], "--normalize-gradients"),
         (["--normalize-gradients", "--optimizer", "lbfgs", "--line-search", "strong-wolfe"],
@@ -166,6 +168,22 @@ def multiscale(tmp):
     check("multiscale is the default above --size 512",
           r.returncode == 0 and "multiscale, 5 stages: 130x98 (1) -> 184x138 (1)" in r.stderr
           and (png_info(out) or (0, 0))[:2] == (520, 390), r)
+
+
+def tiling(tmp):
+    out = os.path.join(tmp, "tiled.png")
+    # Shallow layers (halo 6): 128x96 needs 108 MiB whole, weights included; 100 MiB tiles it.
+    shallow = ["--size", "128", "--optimizer", "adam", "--iterations", "2", "--style-layers",
+               "relu1_1,relu2_1", "--content-layers", "relu2_1"]
+    r = run(*base(out, *shallow, "--max-memory", "100M"))
+    check("--max-memory below the run's needs tiles it and says so",
+          r.returncode == 0 and "tiled exactly" in r.stderr and "untiled it would need" in r.stderr
+          and (png_info(out) or (0, 0))[:2] == (128, 96), r)
+    never = os.path.join(tmp, "never.png")
+    r = run(*base(never, *shallow, "--max-memory", "80M"))
+    check("--max-memory below even the smallest tiles is an error that says so",
+          r.returncode == 1 and "even in tiles" in r.stderr and "--max-memory" in r.stderr
+          and not os.path.exists(never), r)
 
 
 def write_grey_png(path, width, height, value_at):
@@ -354,6 +372,7 @@ with tempfile.TemporaryDirectory() as tmp:
     usage_errors(tmp)
     outputs(tmp)
     multiscale(tmp)
+    tiling(tmp)
     masks(tmp)
     profile(tmp)
     if harness.QUICK:  # two cold kernel caches under valgrind would take many minutes
