@@ -384,9 +384,8 @@ static cls_status choose_tiling(cls_transfer *run, size_t *bytes)
                      "a %dx%d run needs %.0f MiB of device memory besides the %.0f MiB of "
                      "weights, and %.0f MiB even in tiles of %d pixels (%.0f MiB of it the "
                      "optimiser's state), but %.0f MiB are left beside the weights",
-                     run->width, run->height, whole / mib,
-                     cls_model_device_bytes(run->model) / mib, *bytes / mib, align,
-                     optimiser / mib, allowed / mib);
+                     run->width, run->height, whole / mib, cls_model_device_bytes(run->model) / mib,
+                     *bytes / mib, align, optimiser / mib, allowed / mib);
 fail:
     return status;
 }
