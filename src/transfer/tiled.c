@@ -192,12 +192,11 @@ static cls_status upload_masks(cls_transfer *run, const cls_tile *tile)
             for (int x = 0; x < s.w; x++)
                 t->mask_host[y * s.w + x] =
                     y >= w.oy0 && y < w.oy1 && x >= w.ox0 && x < w.ox1 ? 1.0f : 0.0f;
-        CLS_CHECK_CL(clEnqueueWriteBuffer(run->ctx->queue, t->own[k], CL_FALSE, 0,
+        /* blocking: mask_host is written again for the next tap */
+        CLS_CHECK_CL(clEnqueueWriteBuffer(run->ctx->queue, t->own[k], CL_TRUE, 0,
                                           (size_t)s.h * s.w * sizeof(float), t->mask_host, 0, NULL,
                                           NULL),
                      "uploading a tile mask");
-        /* mask_host is written again for the next tap: wait for this upload first */
-        CLS_CHECK_CL(clFinish(run->ctx->queue), "uploading a tile mask");
     }
 fail:
     return status;

@@ -158,10 +158,10 @@ def multiscale(tmp):
     check("--save-every names the stage: ms_s1_2.png at the first stage's size",
           (png_info(os.path.join(tmp, "ms_s1_2.png")) or (0, 0))[:2] == (24, 18)
           and png_info(os.path.join(tmp, "ms_s3_2.png")) is not None)
+    if harness.QUICK:  # more runs of the same code: minutes under valgrind
+        return
     r = run(*base(out, "--size", "48", "--no-multiscale", "--optimizer", "adam"))
     check("--no-multiscale runs one stage", r.returncode == 0 and "stage" not in r.stderr, r)
-    if harness.QUICK:  # stages up to 520 pixels: minutes under valgrind
-        return
     # Shallow layers and no algorithm timing keep five stages up to 520 pixels to seconds.
     r = run(*base(out, "--size", "520", "--optimizer", "adam", "--iterations", "1",
                   "--reproducible", "--style-layers", "relu1_1", "--content-layers", "relu1_1"))
@@ -171,6 +171,9 @@ def multiscale(tmp):
 
 
 def tiling(tmp):
+    if harness.QUICK:  # test_tiling runs tiled evaluations under valgrind, on smaller images
+        print("quick: the tiled CLI runs are left out")
+        return
     out = os.path.join(tmp, "tiled.png")
     # Shallow layers (halo 6): 128x96 needs 108 MiB whole, weights included; 100 MiB tiles it.
     shallow = ["--size", "128", "--optimizer", "adam", "--iterations", "2", "--style-layers",
