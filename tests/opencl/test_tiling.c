@@ -4,8 +4,8 @@
  * wide and with the default layers (to relu5_1, a halo of 96), and but for isolated flipped
  * near-ties with the algorithms the layers choose (Winograd); a halo short of the receptive
  * field does not (so the comparison can fail); the halo rule itself; bad tiles; a memory
- * limit that tiles a run. Under CLSTYLE_TEST_QUICK, the direct-convolution comparison on
- * smaller shallow layers, the halo rule and bad tiles.
+ * limit that tiles a run. Under CLSTYLE_TEST_QUICK, the direct-convolution comparison to
+ * relu2_1 on 38x26, the halo rule and bad tiles.
  * Arguments: GOLDEN_DIR WEIGHTS. */
 #include "check.h"
 #include "device_util.h"
@@ -125,8 +125,9 @@ static void check_close(difference d)
 static cls_transfer_params shallow(void)
 {
     cls_transfer_params p = cls_transfer_params_default();
-    p.content_layers = "conv3_1";
-    p.style_layers = "relu1_1,relu2_1,relu3_1";
+    const bool quick = check_quick(); /* valgrind: two layers (halo 6, stride 2), not five */
+    p.content_layers = quick ? "relu2_1" : "conv3_1";
+    p.style_layers = quick ? "relu1_1,relu2_1" : "relu1_1,relu2_1,relu3_1";
     p.init = CLS_INIT_RANDOM;
     p.seed = 3;
     return p;
@@ -154,12 +155,12 @@ static difference tiled_against_whole(const cls_image *content, const cls_image 
  * 16) on 150x98: 4 x 3 tiles of 32 and more, odd edges; a halo of 8 must not do. */
 static void shallow_layers_many_tiles(void)
 {
-    const bool quick = check_quick(); /* valgrind: 76x52 in 4 x 3 tiles of 16, direct only */
-    cls_image content = quick ? pattern(76, 52, 1) : pattern(150, 98, 1);
-    cls_image style = pattern(60, 52, 2);
+    const bool quick = check_quick(); /* valgrind: 38x26 in 4 x 3 tiles of 8, direct only */
+    cls_image content = quick ? pattern(38, 26, 1) : pattern(150, 98, 1);
+    cls_image style = quick ? pattern(20, 18, 2) : pattern(60, 52, 2);
     const cls_transfer_params p = shallow();
     printf("  direct convolution:\n");
-    check_exact(tiled_against_whole(&content, &style, &p, quick ? 16 : 32, 0, "direct"));
+    check_exact(tiled_against_whole(&content, &style, &p, quick ? 8 : 32, 0, "direct"));
     if (quick) {
         cls_image_free(&content);
         cls_image_free(&style);
@@ -205,9 +206,9 @@ static void bad_tiles(void)
     cls_image content = pattern(64, 48, 1), style = pattern(32, 32, 2);
     cls_transfer_params p = shallow();
     cls_transfer *run = NULL;
-    CHECK_STATUS(cls_transfer_open_tiled(dev, model, &content, &style, 1, NULL, &p, 30, 0, &run),
-                 CLS_ERR_INVALID_ARGUMENT); /* not a multiple of the stride, 4 */
-    CHECK_CONTAINS(cls_last_error(), "multiples of 4");
+    CHECK_STATUS(cls_transfer_open_tiled(dev, model, &content, &style, 1, NULL, &p, 31, 0, &run),
+                 CLS_ERR_INVALID_ARGUMENT); /* not a multiple of the stride, 4 (quick: 2) */
+    CHECK_CONTAINS(cls_last_error(), "multiples of");
     CHECK(run == NULL);
     p.normalize_gradients = true;
     p.optimizer = CLS_OPTIMIZER_ADAM;
