@@ -556,7 +556,8 @@ cls_status cls_transfer_plan(const cls_model *model, int width, int height,
  * allocating: activations, optimiser state, scratch, and the derived weights (Winograd-
  * transformed or flipped) the model does not hold yet; the loaded weights themselves are
  * cls_model_device_bytes. A multiscale run's stages run one after another, each freeing
- * what it took, so its last stage (the content's size) is what it needs. */
+ * what it took, so its last stage (the content's size) is what it needs. Tiled when the whole
+ * does not fit (cls_transfer_plan); CLS_ERR_OUT_OF_DEVICE_MEMORY when not even tiles fit. */
 cls_status cls_transfer_plan_bytes(const cls_model *model, int width, int height,
                                    const cls_transfer_params *params, size_t *bytes);
 

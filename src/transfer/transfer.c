@@ -339,12 +339,22 @@ fail:
     return status;
 }
 
-/* What the run may allocate besides the model's weights: max_device_bytes or the device's
- * memory. */
+/* What the run may allocate in all: max_device_bytes or the device's memory. */
+static size_t limit_bytes(const cls_transfer *run)
+{
+    return run->params.max_device_bytes ? run->params.max_device_bytes
+                                        : run->ctx->info.global_mem_bytes;
+}
+
+static const char *limit_name(const cls_transfer *run)
+{
+    return run->params.max_device_bytes ? "the memory limit is" : "the device has";
+}
+
+/* What the run may allocate besides the model's weights. */
 static size_t allowed_bytes(const cls_transfer *run)
 {
-    const size_t limit = run->params.max_device_bytes ? run->params.max_device_bytes
-                                                      : run->ctx->info.global_mem_bytes;
+    const size_t limit = limit_bytes(run);
     const size_t weights = cls_model_device_bytes(run->model);
     return limit > weights ? limit - weights : 0;
 }
@@ -363,10 +373,11 @@ static cls_status choose_tiling(cls_transfer *run, size_t *bytes)
         return CLS_OK;
     if (run->params.style_masks || run->params.content_mask || run->params.normalize_gradients)
         return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
-                         "a %dx%d run needs %.0f MiB of device memory besides the weights and "
-                         "%.0f MiB are left beside them; tiling, which might fit it, does not "
-                         "yet combine with masks or normalised gradients",
-                         run->width, run->height, whole / mib, allowed / mib);
+                         "a %dx%d run needs %.0f MiB of device memory besides the weights, but "
+                         "%s %.0f MiB, %.0f MiB beside them; tiling, which might fit it, does "
+                         "not yet combine with masks or normalised gradients",
+                         run->width, run->height, whole / mib, limit_name(run),
+                         limit_bytes(run) / mib, allowed / mib);
     int align = 1;
     int deepest = 0;
     for (int t = 0; t < run->tap_count; t++)
@@ -383,9 +394,10 @@ static cls_status choose_tiling(cls_transfer *run, size_t *bytes)
     return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
                      "a %dx%d run needs %.0f MiB of device memory besides the %.0f MiB of "
                      "weights, and %.0f MiB even in tiles of %d pixels (%.0f MiB of it the "
-                     "optimiser's state), but %.0f MiB are left beside the weights",
+                     "optimiser's state), but %s %.0f MiB, %.0f MiB beside the weights",
                      run->width, run->height, whole / mib, cls_model_device_bytes(run->model) / mib,
-                     *bytes / mib, align, optimiser / mib, allowed / mib);
+                     *bytes / mib, align, optimiser / mib, limit_name(run), limit_bytes(run) / mib,
+                     allowed / mib);
 fail:
     return status;
 }
