@@ -156,8 +156,15 @@ fail:
     return status;
 }
 
+/* Adds a stage's counts and times to the run's; its losses and stop reason become the run's
+ * unless it stopped before its first evaluation. */
 static void add_stage(cls_transfer_result *total, const cls_transfer_result *r)
 {
+    if (r->evals == 0) {
+        total->device_bytes =
+            total->device_bytes > r->device_bytes ? total->device_bytes : r->device_bytes;
+        return;
+    }
     const int iterations = total->iterations + r->iterations, evals = total->evals + r->evals;
     const double seconds = total->seconds + r->seconds;
     const size_t bytes =

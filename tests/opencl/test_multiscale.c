@@ -178,6 +178,42 @@ static void cancel_in_a_later_stage(void)
     cls_image_free(&out);
 }
 
+/* The first stage's last iteration asks to stop through the cancel callback, which the
+ * second stage polls while it prepares: the first stage's image, resized, and its loss. */
+typedef struct stop_after {
+    bool stop;
+    int stage_iterations;
+} stop_after;
+
+static int note_last_iteration(void *user, const cls_progress *p)
+{
+    stop_after *s = user;
+    s->stop = s->stop || (p->stage == 1 && p->iteration == s->stage_iterations);
+    return 0;
+}
+
+static int stop_requested(void *user)
+{
+    return ((stop_after *)user)->stop;
+}
+
+static void cancel_between_stages(void)
+{
+    cls_transfer_params p = three_stages();
+    stop_after s = {false, p.stage_iterations};
+    p.progress = note_last_iteration;
+    p.progress_user = &s;
+    p.cancel = stop_requested;
+    p.cancel_user = &s;
+    cls_image out;
+    cls_transfer_result r;
+    CHECK_STATUS(cls_transfer_run(dev, model, &content, &style, 1, NULL, &p, &out, &r), CLS_OK);
+    printf("  cancelled %d, %d iterations, loss %.6e\n", r.cancelled, r.iterations, r.loss);
+    CHECK(r.cancelled && r.iterations == 2 && r.loss > 0.0);
+    CHECK(out.pixels && out.width == 64 && out.height == 48);
+    cls_image_free(&out);
+}
+
 static void bad_parameters(void)
 {
     cls_transfer_params p = three_stages();
@@ -218,6 +254,7 @@ int main(int argc, char **argv)
     RUN_CASE(stage_plan);
     RUN_CASE(stages_equal_runs_by_hand);
     RUN_CASE(cancel_in_a_later_stage);
+    RUN_CASE(cancel_between_stages);
     RUN_CASE(bad_parameters);
     cls_image_free(&content);
     cls_image_free(&style);
