@@ -66,6 +66,21 @@ bool dev_open(int argc, char **argv)
     return true;
 }
 
+int dev_open_with_model(int argc, char **argv, cls_model **model)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: %s GOLDEN_DIR WEIGHTS\n", argv[0]);
+        return 2;
+    }
+    if (!dev_open(argc, argv))
+        return 1;
+    if (cls_model_load(dev, argv[2], model) != CLS_OK) {
+        fprintf(stderr, "loading %s: %s\n", argv[2], cls_last_error());
+        return 1;
+    }
+    return 0;
+}
+
 void dev_close(void)
 {
     dev_release_all();

@@ -25,6 +25,11 @@ extern cls_ctx *dev;
 bool dev_open(int argc, char **argv);
 void dev_close(void);
 
+/* The start of a test run as `TEST GOLDEN_DIR WEIGHTS`: dev_open, then the weights loaded
+ * into *model. Returns 0, or the exit status after saying why (2 for other arguments, 1 when
+ * the device or the weights fail). */
+int dev_open_with_model(int argc, char **argv, cls_model **model);
+
 /* Runs one case and releases everything it allocated through the helpers below. */
 #define RUN_CASE(test)                                                                             \
     do {                                                                                           \

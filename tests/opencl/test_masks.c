@@ -222,16 +222,9 @@ static void hostile_masks(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s GOLDEN_DIR WEIGHTS\n", argv[0]);
-        return 2;
-    }
-    if (!dev_open(argc, argv))
-        return 1;
-    if (cls_model_load(dev, argv[2], &model) != CLS_OK) {
-        fprintf(stderr, "loading %s: %s\n", argv[2], cls_last_error());
-        return 1;
-    }
+    const int failed = dev_open_with_model(argc, argv, &model);
+    if (failed)
+        return failed;
     golden_open(&inputs, "gatys_inputs.gold");
     golden_open(&masks, "gatys_masks.gold");
     content = golden_image(&inputs, "content", W, H);

@@ -257,17 +257,9 @@ static void memory_limit_tiles(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s GOLDEN_DIR WEIGHTS\n", argv[0]);
-        return 2;
-    }
-    if (!dev_open(argc, argv))
-        return 1;
-    cls_status status = cls_model_load(dev, argv[2], &model);
-    if (status != CLS_OK) {
-        fprintf(stderr, "loading %s: %s\n", argv[2], cls_last_error());
-        return 1;
-    }
+    const int failed = dev_open_with_model(argc, argv, &model);
+    if (failed)
+        return failed;
     RUN_CASE(halo_rule);
     RUN_CASE(shallow_layers_many_tiles);
     if (!check_quick()) /* the same code on larger regions: minutes under valgrind */

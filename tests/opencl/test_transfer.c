@@ -368,17 +368,9 @@ static void bad_parameters(void)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s GOLDEN_DIR WEIGHTS\n", argv[0]);
-        return 2;
-    }
-    if (!dev_open(argc, argv))
-        return 1;
-    cls_status status = cls_model_load(dev, argv[2], &model);
-    if (status != CLS_OK) {
-        fprintf(stderr, "loading %s: %s\n", argv[2], cls_last_error());
-        return 1;
-    }
+    const int failed = dev_open_with_model(argc, argv, &model);
+    if (failed)
+        return failed;
     RUN_CASE(shifted_start_losses);
     RUN_CASE(lbfgs_default_settings);
     RUN_CASE(short_runs_search_past_the_budget);
