@@ -109,29 +109,25 @@ static int tap_index(const cls_transfer *run, int layer)
     return -1;
 }
 
-/* The floats of the largest tap of a region, and of its largest plane. */
-static void region_taps(const cls_transfer *run, size_t *largest, size_t *largest_plane)
+/* The floats of the largest tap of a region, and of one plane of every tap together (the
+ * ownership masks). */
+static void region_taps(const cls_transfer *run, size_t *largest, size_t *planes)
 {
     const cls_tiling *t = &run->tiling;
-    *largest = *largest_plane = 0;
+    *largest = *planes = 0;
     for (int k = 0; k < run->tap_count; k++) {
         const cls_shape s = cls_run_layer_shape(run, run->taps[k], t->region_h, t->region_w);
-        const size_t plane = (size_t)s.h * s.w;
         *largest = cls_shape_count(s) > *largest ? cls_shape_count(s) : *largest;
-        *largest_plane = plane > *largest_plane ? plane : *largest_plane;
+        *planes += (size_t)s.h * s.w;
     }
 }
 
 size_t cls_tiling_bytes(const cls_transfer *run)
 {
     const cls_tiling *t = &run->tiling;
-    size_t largest, largest_plane, masks = 0;
-    region_taps(run, &largest, &largest_plane);
-    for (int k = 0; k < run->tap_count; k++) {
-        const cls_shape s = cls_run_layer_shape(run, run->taps[k], t->region_h, t->region_w);
-        masks += (size_t)s.h * s.w;
-    }
-    return (masks + 6 * (size_t)t->region_h * t->region_w + 3 * largest) * sizeof(float);
+    size_t largest, planes;
+    region_taps(run, &largest, &planes);
+    return (planes + 6 * (size_t)t->region_h * t->region_w + 3 * largest) * sizeof(float);
 }
 
 /* Buffers of the largest region: its image and gradient, masked features and their gradient
@@ -141,15 +137,15 @@ cls_status cls_tiling_allocate(cls_transfer *run, size_t *bytes)
     cls_status status = CLS_OK;
     cls_tiling *t = &run->tiling;
     const size_t pixels = (size_t)t->region_h * t->region_w;
-    size_t largest, largest_plane;
-    region_taps(run, &largest, &largest_plane);
+    size_t largest, planes;
+    region_taps(run, &largest, &planes);
     *bytes = cls_tiling_bytes(run);
     for (int k = 0; k < run->tap_count; k++) {
         const cls_shape s = cls_run_layer_shape(run, run->taps[k], t->region_h, t->region_w);
         CLS_TRY(cls_buffer_create(run->ctx, (size_t)s.h * s.w * sizeof(float), "tile masks",
                                   &t->own[k]));
     }
-    t->mask_host = malloc(largest_plane * sizeof *t->mask_host);
+    t->mask_host = malloc(planes * sizeof *t->mask_host);
     CLS_CHECK_ALLOC(t->mask_host, "a tile mask");
     CLS_TRY(cls_buffer_create(run->ctx, 3 * pixels * sizeof(float), "a tile", &t->x));
     CLS_TRY(cls_buffer_create(run->ctx, 3 * pixels * sizeof(float), "a tile's gradient", &t->grad));
@@ -179,32 +175,36 @@ static layer_window window_at(const cls_tile *tile, int pools)
                           (tile->x1 - tile->rx0) / f};
 }
 
-/* Uploads, for every tap, which of the region's positions the tile owns (1) or not (0). */
+/* Uploads, for every tap, which of the region's positions the tile owns (1) or not (0):
+ * one wait for the previous tile's uploads, whose host memory this refills, then every
+ * tap's mask from its own part of mask_host without waiting. */
 static cls_status upload_masks(cls_transfer *run, const cls_tile *tile)
 {
     cls_status status = CLS_OK;
     cls_tiling *t = &run->tiling;
+    float *mask = t->mask_host;
+    CLS_CHECK_CL(clFinish(run->ctx->queue), "uploading tile masks");
     for (int k = 0; k < run->tap_count; k++) {
         const cls_shape s =
             cls_run_layer_shape(run, run->taps[k], tile->ry1 - tile->ry0, tile->rx1 - tile->rx0);
         const layer_window w = window_at(tile, cls_run_poolings(run, run->taps[k]));
         for (int y = 0; y < s.h; y++)
             for (int x = 0; x < s.w; x++)
-                t->mask_host[y * s.w + x] =
+                mask[y * s.w + x] =
                     y >= w.oy0 && y < w.oy1 && x >= w.ox0 && x < w.ox1 ? 1.0f : 0.0f;
-        /* blocking: mask_host is written again for the next tap */
-        CLS_CHECK_CL(clEnqueueWriteBuffer(run->ctx->queue, t->own[k], CL_TRUE, 0,
-                                          (size_t)s.h * s.w * sizeof(float), t->mask_host, 0, NULL,
-                                          NULL),
+        CLS_CHECK_CL(clEnqueueWriteBuffer(run->ctx->queue, t->own[k], CL_FALSE, 0,
+                                          (size_t)s.h * s.w * sizeof(float), mask, 0, NULL, NULL),
                      "uploading a tile mask");
+        mask += (size_t)s.h * s.w;
     }
 fail:
     return status;
 }
 
-/* Crops the tile's region of x (an image tiled by `image`) and runs the network on it. */
+/* Crops the tile's region of x (an image tiled by `image`) and runs the network on it; with
+ * masks, uploads its ownership masks too. */
 static cls_status forward_tile(cls_transfer *run, const cls_tiling *image, const cls_tile *tile,
-                               cl_mem x)
+                               cl_mem x, bool masks)
 {
     cls_status status = CLS_OK;
     const int rh = tile->ry1 - tile->ry0, rw = tile->rx1 - tile->rx0;
@@ -212,7 +212,8 @@ static cls_status forward_tile(cls_transfer *run, const cls_tiling *image, const
     const cls_window region = {{1, 3, rh, rw}, 0, 0};
     CLS_TRY(cls_copy_window(run->ctx, x, whole, run->tiling.x, region, rh, rw, false));
     CLS_TRY(cls_net_resize(run->net, rh, rw));
-    CLS_TRY(upload_masks(run, tile));
+    if (masks)
+        CLS_TRY(upload_masks(run, tile));
     CLS_TRY(cls_net_forward(run->net, run->tiling.x));
 fail:
     return status;
@@ -223,7 +224,7 @@ cls_status cls_tiled_content_targets(cls_transfer *run, cl_mem content)
     cls_status status = CLS_OK;
     for (int t = 0; t < run->tiling.count; t++) {
         const cls_tile *tile = &run->tiling.tiles[t];
-        CLS_TRY(forward_tile(run, &run->tiling, tile, content));
+        CLS_TRY(forward_tile(run, &run->tiling, tile, content, false)); /* copies own windows */
         for (int i = 0; i < run->content_layers.count; i++) {
             const int layer = run->content[i].layer;
             cl_mem tap;
@@ -250,7 +251,7 @@ static cls_status add_tiled_grams(cls_transfer *run, const cls_tiling *image, cl
     cls_status status = CLS_OK;
     cls_tiling *t = &run->tiling;
     for (int k = 0; k < image->count; k++) {
-        CLS_TRY(forward_tile(run, image, &image->tiles[k], x));
+        CLS_TRY(forward_tile(run, image, &image->tiles[k], x, true));
         for (int i = 0; i < run->style_layers.count; i++) {
             cls_style_slot *slot = &run->style[i];
             cl_mem tap;
@@ -412,7 +413,7 @@ static cls_status tiled_backward(cls_transfer *run, cl_mem x, cl_mem grad, doubl
         const cls_tile *tile = &t->tiles[k];
         const int rh = tile->ry1 - tile->ry0, rw = tile->rx1 - tile->rx0;
         tile_backward b = {run, tile, content};
-        CLS_TRY(forward_tile(run, t, tile, x));
+        CLS_TRY(forward_tile(run, t, tile, x, true));
         CLS_TRY(cls_net_backward(run->net, tile_tap_losses, &b, t->grad));
         CLS_TRY(cls_copy_window(run->ctx, t->grad, (cls_window){{1, 3, rh, rw}, 0, 0}, grad,
                                 (cls_window){{1, 3, run->height, run->width}, tile->ry0, tile->rx0},

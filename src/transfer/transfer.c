@@ -360,15 +360,15 @@ static size_t allowed_bytes(const cls_transfer *run)
 }
 
 /* Untiled when the whole image fits what is allowed; otherwise the largest tiles that do
- * (run->tiling). *bytes: the plan's device bytes. */
-static cls_status choose_tiling(cls_transfer *run, size_t *bytes)
+ * (run->tiling). *bytes: the plan's device bytes; *untiled: the whole image's. */
+static cls_status choose_tiling(cls_transfer *run, size_t *bytes, size_t *untiled)
 {
     cls_status status = CLS_OK;
     const double mib = 1048576.0;
     const size_t allowed = allowed_bytes(run);
     size_t optimiser = 0, whole = 0;
     CLS_TRY(run_bytes(run, &whole, &optimiser));
-    *bytes = whole;
+    *bytes = *untiled = whole;
     if (whole <= allowed)
         return CLS_OK;
     if (run->params.style_masks || run->params.content_mask || run->params.normalize_gradients)
@@ -406,13 +406,11 @@ cls_status cls_transfer_plan(const cls_model *model, int width, int height,
                              const cls_transfer_params *params, cls_transfer_plan_info *plan)
 {
     cls_transfer *run = NULL;
-    size_t optimiser = 0;
     memset(plan, 0, sizeof *plan);
     cls_status status = planned_run((cls_model *)model, width, height, params, &run);
     if (status != CLS_OK)
         return status;
-    CLS_TRY(run_bytes(run, &plan->untiled_bytes, &optimiser));
-    CLS_TRY(choose_tiling(run, &plan->device_bytes));
+    CLS_TRY(choose_tiling(run, &plan->device_bytes, &plan->untiled_bytes));
     plan->tile = run->tiling.count ? run->tiling.tile : 0;
     plan->tiles = run->tiling.count;
     plan->halo = run->tiling.halo;
@@ -448,10 +446,10 @@ cls_status cls_transfer_choose_algorithms(cls_model *model, int width, int heigh
     for (int k = 0; k < count && status == CLS_OK; k++) {
         cls_transfer *run = NULL;
         int timed = 0;
-        size_t bytes = 0;
+        size_t bytes = 0, untiled = 0;
         status = planned_run(model, stages[k].width, stages[k].height, params, &run);
-        if (status == CLS_OK)
-            status = choose_tiling(run, &bytes); /* a tiled run times its regions' shapes */
+        if (status == CLS_OK) /* a tiled run times its regions' shapes */
+            status = choose_tiling(run, &bytes, &untiled);
         if (status == CLS_OK) {
             const cls_net_config config = net_config(run);
             status = cls_net_select_algorithms(model, &config, dry_run, params->cancel,
@@ -616,9 +614,9 @@ cls_status cls_transfer_poll_cancel(const cls_transfer *run)
  * (choose_tiling). */
 static cls_status plan_tiling(cls_transfer *run, int tile, int halo)
 {
-    size_t bytes = 0;
+    size_t bytes = 0, untiled = 0;
     if (tile <= 0)
-        return choose_tiling(run, &bytes);
+        return choose_tiling(run, &bytes, &untiled);
     if (run->params.style_masks || run->params.content_mask || run->params.normalize_gradients)
         return cls_error(CLS_ERR_UNSUPPORTED,
                          "tiling does not yet combine with masks or normalised gradients");
