@@ -5,16 +5,27 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
-enum { TMP_VECTORS = 6, SEARCH_VECTORS = 5 };
+/* A vector the optimiser keeps between uses: on the device, or with history_on_host in host
+ * memory (copied to a device buffer when an operation needs it). */
+typedef struct vec_slot {
+    cl_mem mem;
+    float *host;
+} vec_slot;
+
+enum { DEVICE_VECTORS = 4, SEARCH_SLOTS = 4 };
 
 struct cls_lbfgs {
     cls_vec_space v;
     cls_lbfgs_params p;
-    /* g: gradient at x; d: search direction; y, s: candidate correction pair */
-    cl_mem g, d, prev_g, y, s;
-    cl_mem x_init, g_new, g_prev, bracket_g[2]; /* line search only */
-    cl_mem *dirs, *steps;                       /* history ring: y and s pairs, oldest at `first` */
+    /* On the device: g, the gradient at x (also where the line search evaluates, its value
+     * at the search's start being prev_g's); d, the search direction; y and s, the candidate
+     * correction pair, which also receive host history on its way to the kernels. */
+    cl_mem g, d, y, s;
+    vec_slot prev_g;
+    vec_slot x_init, g_prev, bracket_g[2]; /* line search only */
+    vec_slot *dirs, *steps;                /* history ring: y and s pairs, oldest at `first` */
     double *ro, *al;
     int count, first;
     const cls_objective *objective;
@@ -33,10 +44,78 @@ cls_lbfgs_params cls_lbfgs_params_default(int iterations)
                               .strong_wolfe = true};
 }
 
+/* The vectors kept in slots: the history pairs, prev_g and the line search's. */
+static size_t slot_vectors(const cls_lbfgs_params *p)
+{
+    return 2 * (size_t)p->history_size + 1 + (p->strong_wolfe ? SEARCH_SLOTS : 0);
+}
+
 size_t cls_lbfgs_bytes(size_t n, const cls_lbfgs_params *p)
 {
-    size_t vectors = 5 + 2 * (size_t)p->history_size + (p->strong_wolfe ? SEARCH_VECTORS : 0);
+    const size_t vectors = DEVICE_VECTORS + (p->history_on_host ? 0 : slot_vectors(p));
     return vectors * n * sizeof(float);
+}
+
+size_t cls_lbfgs_host_bytes(size_t n, const cls_lbfgs_params *p)
+{
+    return p->history_on_host ? slot_vectors(p) * n * sizeof(float) : 0;
+}
+
+static cls_status slot_alloc(cls_lbfgs *o, const char *what, vec_slot *out)
+{
+    if (!o->p.history_on_host)
+        return cls_vec_alloc(&o->v, what, &out->mem);
+    out->host = malloc(o->v.n * sizeof(float));
+    if (!out->host)
+        return cls_error(CLS_ERR_OUT_OF_HOST_MEMORY,
+                         "no host memory for %s (%zu MiB); a smaller --lbfgs-history needs less",
+                         what, o->v.n * sizeof(float) >> 20);
+    return CLS_OK;
+}
+
+static void slot_release(vec_slot *slot)
+{
+    if (slot->mem)
+        clReleaseMemObject(slot->mem);
+    free(slot->host);
+    *slot = (vec_slot){0};
+}
+
+static vec_slot on_device(cl_mem mem)
+{
+    return (vec_slot){.mem = mem};
+}
+
+/* to = from, wherever each lives. Transfers to and from the host complete before this
+ * returns, so a host vector may be reused at once. */
+static cls_status slot_copy(cls_lbfgs *o, vec_slot from, vec_slot to)
+{
+    const size_t bytes = o->v.n * sizeof(float);
+    cl_command_queue q = o->v.ctx->queue;
+    cl_int err = CL_SUCCESS;
+    if (from.mem && to.mem)
+        return cls_vec_copy(&o->v, from.mem, to.mem);
+    if (from.mem)
+        err = clEnqueueReadBuffer(q, from.mem, CL_TRUE, 0, bytes, to.host, 0, NULL, NULL);
+    else if (to.mem)
+        err = clEnqueueWriteBuffer(q, to.mem, CL_TRUE, 0, bytes, from.host, 0, NULL, NULL);
+    else
+        memcpy(to.host, from.host, bytes);
+    return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "copying an L-BFGS vector");
+}
+
+/* A history vector on the device: itself, or its host copy written into stage. The write
+ * is not waited for: the queue runs in order and the history does not change while the
+ * direction is computed. */
+static cls_status history_on_device(cls_lbfgs *o, vec_slot h, cl_mem stage, cl_mem *out)
+{
+    *out = h.mem;
+    if (h.mem)
+        return CLS_OK;
+    *out = stage;
+    cl_int err = clEnqueueWriteBuffer(o->v.ctx->queue, stage, CL_FALSE, 0, o->v.n * sizeof(float),
+                                      h.host, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "uploading L-BFGS history");
 }
 
 cls_status cls_lbfgs_create(cls_ctx *ctx, size_t n, const cls_lbfgs_params *params, cls_lbfgs **out)
@@ -56,17 +135,18 @@ cls_status cls_lbfgs_create(cls_ctx *ctx, size_t n, const cls_lbfgs_params *para
     o->al = calloc(m, sizeof *o->al);
     CLS_CHECK_ALLOC(o->dirs && o->steps && o->ro && o->al ? o : NULL, "the optimiser history");
     CLS_TRY(cls_vec_space_init(&o->v, ctx, n));
-    cl_mem *always[] = {&o->g, &o->d, &o->prev_g, &o->y, &o->s};
-    for (size_t i = 0; i < sizeof always / sizeof always[0]; i++)
-        CLS_TRY(cls_vec_alloc(&o->v, "L-BFGS vectors", always[i]));
+    cl_mem *device[] = {&o->g, &o->d, &o->y, &o->s};
+    for (size_t i = 0; i < sizeof device / sizeof device[0]; i++)
+        CLS_TRY(cls_vec_alloc(&o->v, "L-BFGS vectors", device[i]));
+    CLS_TRY(slot_alloc(o, "L-BFGS vectors", &o->prev_g));
     if (params->strong_wolfe) {
-        cl_mem *search[] = {&o->x_init, &o->g_new, &o->g_prev, &o->bracket_g[0], &o->bracket_g[1]};
+        vec_slot *search[] = {&o->x_init, &o->g_prev, &o->bracket_g[0], &o->bracket_g[1]};
         for (size_t i = 0; i < sizeof search / sizeof search[0]; i++)
-            CLS_TRY(cls_vec_alloc(&o->v, "line search vectors", search[i]));
+            CLS_TRY(slot_alloc(o, "line search vectors", search[i]));
     }
     for (size_t i = 0; i < m; i++) {
-        CLS_TRY(cls_vec_alloc(&o->v, "L-BFGS history", &o->dirs[i]));
-        CLS_TRY(cls_vec_alloc(&o->v, "L-BFGS history", &o->steps[i]));
+        CLS_TRY(slot_alloc(o, "L-BFGS history", &o->dirs[i]));
+        CLS_TRY(slot_alloc(o, "L-BFGS history", &o->steps[i]));
     }
     *out = o;
     return CLS_OK;
@@ -79,16 +159,18 @@ void cls_lbfgs_destroy(cls_lbfgs *o)
 {
     if (!o)
         return;
-    cl_mem single[] = {o->g,     o->d,      o->prev_g,       o->y,           o->s, o->x_init,
-                       o->g_new, o->g_prev, o->bracket_g[0], o->bracket_g[1]};
-    for (size_t i = 0; i < sizeof single / sizeof single[0]; i++)
-        if (single[i])
-            clReleaseMemObject(single[i]);
+    cl_mem device[] = {o->g, o->d, o->y, o->s};
+    for (size_t i = 0; i < sizeof device / sizeof device[0]; i++)
+        if (device[i])
+            clReleaseMemObject(device[i]);
+    vec_slot *slots[] = {&o->prev_g, &o->x_init, &o->g_prev, &o->bracket_g[0], &o->bracket_g[1]};
+    for (size_t i = 0; i < sizeof slots / sizeof slots[0]; i++)
+        slot_release(slots[i]);
     for (int i = 0; i < o->p.history_size; i++) {
-        if (o->dirs && o->dirs[i])
-            clReleaseMemObject(o->dirs[i]);
-        if (o->steps && o->steps[i])
-            clReleaseMemObject(o->steps[i]);
+        if (o->dirs)
+            slot_release(&o->dirs[i]);
+        if (o->steps)
+            slot_release(&o->steps[i]);
     }
     cls_vec_space_release(&o->v);
     free(o->dirs);
@@ -143,15 +225,15 @@ typedef struct ls_state {
     int evals;
 } ls_state;
 
-/* Loss and gradient (into g_new) at x_init + t d. */
+/* Loss and gradient (into g) at x_init + t d. */
 static cls_status ls_evaluate(ls_state *s, double t, ls_point *out)
 {
     cls_status status = CLS_OK;
     cls_lbfgs *o = s->o;
-    CLS_TRY(cls_vec_copy(&o->v, o->x_init, s->x));
+    CLS_TRY(slot_copy(o, o->x_init, on_device(s->x)));
     CLS_TRY(cls_axpy(o->v.ctx, o->v.n, (float)t, o->d, s->x));
-    CLS_TRY(evaluate(o, s->x, o->g_new, &out->f));
-    CLS_TRY(cls_vec_dot(&o->v, o->g_new, o->d, &out->gtd));
+    CLS_TRY(evaluate(o, s->x, o->g, &out->f));
+    CLS_TRY(cls_vec_dot(&o->v, o->g, o->d, &out->gtd));
     out->t = t;
     out->eval = o->evals;
     s->evals++;
@@ -159,10 +241,10 @@ fail:
     return status;
 }
 
-static cls_status set_bracket(ls_state *s, int slot, ls_point p, cl_mem grad)
+static cls_status set_bracket(ls_state *s, int slot, ls_point p, vec_slot grad)
 {
     s->bracket[slot] = p;
-    return cls_vec_copy(&s->o->v, grad, s->o->bracket_g[slot]);
+    return slot_copy(s->o, grad, s->o->bracket_g[slot]);
 }
 
 /* Brackets an interval containing a step that satisfies the strong Wolfe conditions, or
@@ -173,31 +255,31 @@ static cls_status ls_bracket(ls_state *s, double t, int max_ls, const double c1,
     cls_status status = CLS_OK;
     cls_lbfgs *o = s->o;
     ls_point prev = {0.0, s->f0, s->gtd0, 0}, now;
-    cl_mem prev_g = o->g;
+    vec_slot prev_g = o->prev_g; /* the gradient at t = 0 */
     CLS_TRY(ls_evaluate(s, t, &now));
     for (*iter = 0; *iter < max_ls; (*iter)++) {
         /* The order of the three tests matters: it is torch's. */
         bool bracketed = now.f > s->f0 + c1 * now.t * s->gtd0 || (*iter > 1 && now.f >= prev.f);
         if (!bracketed && fabs(now.gtd) <= -c2 * s->gtd0) {
             s->size = 1;
-            return set_bracket(s, 0, now, o->g_new);
+            return set_bracket(s, 0, now, on_device(o->g));
         }
         if (bracketed || now.gtd >= 0.0) {
             s->size = 2;
             CLS_TRY(set_bracket(s, 0, prev, prev_g));
-            return set_bracket(s, 1, now, o->g_new);
+            return set_bracket(s, 1, now, on_device(o->g));
         }
         const double bounds[2] = {now.t + 0.01 * (now.t - prev.t), now.t * 10.0};
         double next = cubic_interpolate(prev.t, prev.f, prev.gtd, now.t, now.f, now.gtd, bounds);
         prev = now;
-        CLS_TRY(cls_vec_copy(&o->v, o->g_new, o->g_prev));
+        CLS_TRY(slot_copy(o, on_device(o->g), o->g_prev));
         prev_g = o->g_prev;
         CLS_TRY(ls_evaluate(s, next, &now));
     }
     /* Out of evaluations: the bracket is [0, t]. */
     s->size = 2;
-    CLS_TRY(set_bracket(s, 0, (ls_point){0.0, s->f0, s->gtd0, 0}, o->g));
-    CLS_TRY(set_bracket(s, 1, now, o->g_new));
+    CLS_TRY(set_bracket(s, 0, (ls_point){0.0, s->f0, s->gtd0, 0}, o->prev_g));
+    CLS_TRY(set_bracket(s, 1, now, on_device(o->g)));
 fail:
     return status;
 }
@@ -231,24 +313,24 @@ static cls_status ls_zoom(ls_state *s, int iter, int max_ls, double d_norm, cons
         CLS_TRY(ls_evaluate(s, t, &now));
         iter++;
         if (now.f > s->f0 + c1 * t * s->gtd0 || now.f >= b[low].f) {
-            CLS_TRY(set_bracket(s, high, now, s->o->g_new));
+            CLS_TRY(set_bracket(s, high, now, on_device(s->o->g)));
             low = b[0].f <= b[1].f ? 0 : 1;
             high = 1 - low;
             continue;
         }
         if (fabs(now.gtd) <= -c2 * s->gtd0) {
-            CLS_TRY(set_bracket(s, low, now, s->o->g_new));
+            CLS_TRY(set_bracket(s, low, now, on_device(s->o->g)));
             break; /* the Wolfe conditions hold */
         }
         if (now.gtd * (b[high].t - b[low].t) >= 0.0) {
             b[high] = b[low];
-            CLS_TRY(cls_vec_copy(&s->o->v, s->o->bracket_g[low], s->o->bracket_g[high]));
+            CLS_TRY(slot_copy(s->o, s->o->bracket_g[low], s->o->bracket_g[high]));
         }
-        CLS_TRY(set_bracket(s, low, now, s->o->g_new));
+        CLS_TRY(set_bracket(s, low, now, on_device(s->o->g)));
     }
     s->bracket[0] = b[low]; /* the result */
     if (low != 0)
-        CLS_TRY(cls_vec_copy(&s->o->v, s->o->bracket_g[low], s->o->bracket_g[0]));
+        CLS_TRY(slot_copy(s->o, s->o->bracket_g[low], s->o->bracket_g[0]));
 fail:
     return status;
 }
@@ -269,16 +351,35 @@ static cls_status strong_wolfe(cls_lbfgs *o, cl_mem x, double t, double f, doubl
         CLS_TRY(ls_zoom(&s, iter, max_ls, d_norm, c1, c2));
     *result = s.bracket[0];
     *evals = s.evals;
-    CLS_TRY(cls_vec_copy(&o->v, o->bracket_g[0], o->g));
+    CLS_TRY(slot_copy(o, o->bracket_g[0], on_device(o->g)));
 fail:
     return status;
 }
 
 /* ---- the two-loop recursion ---- */
 
-static cl_mem history_at(cls_lbfgs *o, cl_mem *ring, int i)
+static vec_slot history_at(cls_lbfgs *o, vec_slot *ring, int i)
 {
     return ring[(o->first + i) % o->p.history_size];
+}
+
+/* Moves the candidate pair into the ring's slot: by swapping buffers on the device. */
+static cls_status keep_pair(cls_lbfgs *o, int slot)
+{
+    cls_status status = CLS_OK;
+    if (o->p.history_on_host) {
+        CLS_TRY(slot_copy(o, on_device(o->y), o->dirs[slot]));
+        CLS_TRY(slot_copy(o, on_device(o->s), o->steps[slot]));
+        return CLS_OK;
+    }
+    cl_mem swap = o->dirs[slot].mem;
+    o->dirs[slot].mem = o->y;
+    o->y = swap;
+    swap = o->steps[slot].mem;
+    o->steps[slot].mem = o->s;
+    o->s = swap;
+fail:
+    return status;
 }
 
 /* Adds the pair (y, s) when it has positive curvature; returns the new H_diag scale. */
@@ -287,28 +388,24 @@ static cls_status update_history(cls_lbfgs *o, double t, double *h_diag)
     cls_status status = CLS_OK;
     cls_ctx *ctx = o->v.ctx;
     double ys = 0.0, yy = 0.0;
-    CLS_TRY(cls_vec_copy(&o->v, o->g, o->y));
-    CLS_TRY(cls_axpy(ctx, o->v.n, -1.0f, o->prev_g, o->y));
+    /* y = g - prev_g as -prev_g + g: rounded the same, wherever prev_g lives */
+    CLS_TRY(slot_copy(o, o->prev_g, on_device(o->y)));
+    CLS_TRY(cls_scale(ctx, o->v.n, -1.0f, o->y));
+    CLS_TRY(cls_axpy(ctx, o->v.n, 1.0f, o->g, o->y));
     CLS_TRY(cls_vec_copy(&o->v, o->d, o->s));
     CLS_TRY(cls_scale(ctx, o->v.n, (float)t, o->s));
     CLS_TRY(cls_vec_dot(&o->v, o->y, o->s, &ys));
     if (ys <= 1e-10)
         goto fail;
+    CLS_TRY(cls_vec_dot(&o->v, o->y, o->y, &yy));
     const int m = o->p.history_size;
     if (o->count == m)
         o->first = (o->first + 1) % m; /* drop the oldest */
     else
         o->count++;
-    int slot = (o->first + o->count - 1) % m;
-    /* Swap buffers instead of copying: the candidates become history. */
-    cl_mem swap = o->dirs[slot];
-    o->dirs[slot] = o->y;
-    o->y = swap;
-    swap = o->steps[slot];
-    o->steps[slot] = o->s;
-    o->s = swap;
+    const int slot = (o->first + o->count - 1) % m;
+    CLS_TRY(keep_pair(o, slot));
     o->ro[slot] = 1.0 / ys;
-    CLS_TRY(cls_vec_dot(&o->v, o->dirs[slot], o->dirs[slot], &yy));
     *h_diag = ys / yy;
 fail:
     return status;
@@ -325,17 +422,23 @@ static cls_status direction(cls_lbfgs *o, double h_diag)
     for (int i = o->count - 1; i >= 0; i--) {
         const int slot = (o->first + i) % m;
         double sq = 0.0;
-        CLS_TRY(cls_vec_dot(&o->v, history_at(o, o->steps, i), o->d, &sq));
+        cl_mem step, dir;
+        CLS_TRY(history_on_device(o, history_at(o, o->steps, i), o->s, &step));
+        CLS_TRY(cls_vec_dot(&o->v, step, o->d, &sq));
         o->al[slot] = sq * o->ro[slot];
-        CLS_TRY(cls_axpy(ctx, o->v.n, (float)-o->al[slot], history_at(o, o->dirs, i), o->d));
+        CLS_TRY(history_on_device(o, history_at(o, o->dirs, i), o->y, &dir));
+        CLS_TRY(cls_axpy(ctx, o->v.n, (float)-o->al[slot], dir, o->d));
     }
     CLS_TRY(cls_scale(ctx, o->v.n, (float)h_diag, o->d));
     for (int i = 0; i < o->count; i++) {
         const int slot = (o->first + i) % m;
         double yr = 0.0;
-        CLS_TRY(cls_vec_dot(&o->v, history_at(o, o->dirs, i), o->d, &yr));
+        cl_mem step, dir;
+        CLS_TRY(history_on_device(o, history_at(o, o->dirs, i), o->y, &dir));
+        CLS_TRY(cls_vec_dot(&o->v, dir, o->d, &yr));
         const double be = yr * o->ro[slot];
-        CLS_TRY(cls_axpy(ctx, o->v.n, (float)(o->al[slot] - be), history_at(o, o->steps, i), o->d));
+        CLS_TRY(history_on_device(o, history_at(o, o->steps, i), o->s, &step));
+        CLS_TRY(cls_axpy(ctx, o->v.n, (float)(o->al[slot] - be), step, o->d));
     }
 fail:
     return status;
@@ -357,14 +460,14 @@ static cls_status take_step(cls_lbfgs *o, cl_mem x, int n_iter, double gtd, run_
     if (o->p.strong_wolfe) {
         ls_point accepted;
         int ls_evals = 0;
-        CLS_TRY(cls_vec_copy(&o->v, x, o->x_init));
+        CLS_TRY(slot_copy(o, on_device(x), o->x_init));
         const int max_ls =
             o->p.max_line_search > 0 ? o->p.max_line_search : o->p.max_eval - o->evals;
         CLS_TRY(strong_wolfe(o, x, r->t, r->loss, gtd, max_ls, &accepted, &ls_evals));
         r->t = accepted.t;
         r->loss = accepted.f;
         r->loss_eval = accepted.eval ? accepted.eval : r->loss_eval;
-        CLS_TRY(cls_vec_copy(&o->v, o->x_init, x));
+        CLS_TRY(slot_copy(o, o->x_init, on_device(x)));
         CLS_TRY(cls_axpy(o->v.ctx, o->v.n, (float)r->t, o->d, x));
     } else {
         CLS_TRY(cls_axpy(o->v.ctx, o->v.n, (float)r->t, o->d, x));
@@ -413,7 +516,7 @@ static cls_status iteration(cls_lbfgs *o, cl_mem x, int n_iter, run_state *r, do
         CLS_TRY(update_history(o, r->t, &r->h_diag));
         CLS_TRY(direction(o, r->h_diag));
     }
-    CLS_TRY(cls_vec_copy(&o->v, o->g, o->prev_g));
+    CLS_TRY(slot_copy(o, on_device(o->g), o->prev_g));
     *prev_loss = r->loss;
     if (n_iter == 1) {
         CLS_TRY(cls_vec_asum(&o->v, o->g, &asum));

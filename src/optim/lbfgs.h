@@ -19,14 +19,20 @@ typedef struct cls_lbfgs_params {
     double tolerance_grad;   /* stop when max |gradient| <= this (1e-7) */
     double tolerance_change; /* stop when loss or step changes less than this (1e-9) */
     bool strong_wolfe;       /* line search; false: fixed steps of lr (neural-style) */
+    /* The history pairs and the vectors only copied (the line search's, the last gradient)
+     * in host memory; the device keeps four vectors and receives each history vector when
+     * the two-loop recursion needs it (2 x history_size uploads per iteration). Same
+     * arithmetic, same results as on the device. (false) */
+    bool history_on_host;
 } cls_lbfgs_params;
 
 cls_lbfgs_params cls_lbfgs_params_default(int iterations);
 
 typedef struct cls_lbfgs cls_lbfgs;
 
-/* Device bytes the optimiser allocates for vectors of n floats. */
+/* Device bytes the optimiser allocates for vectors of n floats, and host bytes. */
 size_t cls_lbfgs_bytes(size_t n, const cls_lbfgs_params *params);
+size_t cls_lbfgs_host_bytes(size_t n, const cls_lbfgs_params *params);
 
 /* Allocates every vector up front, so running out of memory happens before long work. */
 cls_status cls_lbfgs_create(cls_ctx *ctx, size_t n, const cls_lbfgs_params *params,

@@ -8,6 +8,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 enum { N = 40, K = 12 };
 
@@ -107,6 +108,59 @@ static void lbfgs_fixed_step_matches_torch(void)
     p.lr = 0.05;
     p.strong_wolfe = false;
     compare_iterates("fixed", p);
+}
+
+/* Runs params from x0 of the golden quadratic; x downloaded into *x_out. */
+static cls_optim_result run_quadratic(cls_lbfgs_params params, float **x_out)
+{
+    golden_file g;
+    golden_open(&g, "lbfgs_quadratic.gold");
+    quadratic q = make_quadratic(&g);
+    cls_objective objective = {quadratic_eval, &q};
+    cls_optim_result result = {0};
+    cls_lbfgs *opt = NULL;
+    *x_out = NULL;
+    CHECK_STATUS(cls_lbfgs_create(dev, N, &params, &opt), CLS_OK);
+    if (opt) {
+        cl_mem x = dev_upload(golden_tensor(&g, "x0", N), N);
+        CHECK_STATUS(cls_lbfgs_run(opt, x, &objective, NULL, NULL, &result), CLS_OK);
+        cls_lbfgs_destroy(opt);
+        *x_out = dev_download(x, N);
+    }
+    CHECK(golden_close(&g));
+    return result;
+}
+
+/* History kept on the host: the same iterates, bit for bit, as with everything on the
+ * device (with a ring that wraps, in each line-search mode), and torch's iterates. */
+static void lbfgs_host_history_is_the_same(void)
+{
+    cls_lbfgs_params modes[3];
+    for (int m = 0; m < 3; m++) {
+        modes[m] = cls_lbfgs_params_default(K);
+        modes[m].history_size = 5;
+    }
+    modes[1].max_line_search = 0;
+    modes[2].strong_wolfe = false;
+    modes[2].lr = 0.05;
+    for (int m = 0; m < 3; m++) {
+        float *on_device = NULL, *on_host = NULL;
+        cls_lbfgs_params host = modes[m];
+        host.history_on_host = true;
+        CHECK(cls_lbfgs_bytes(N, &host) == 4 * N * sizeof(float));
+        CHECK(cls_lbfgs_host_bytes(N, &host) ==
+              cls_lbfgs_bytes(N, &modes[m]) - 4 * N * sizeof(float));
+        cls_optim_result a = run_quadratic(modes[m], &on_device);
+        cls_optim_result b = run_quadratic(host, &on_host);
+        printf("  mode %d: %d iterations, %d evaluations, loss %.9g on the device; %d, %d, %.9g "
+               "with host history\n",
+               m, a.iterations, a.evals, a.loss, b.iterations, b.evals, b.loss);
+        CHECK(a.iterations == b.iterations && a.evals == b.evals && a.loss == b.loss);
+        CHECK(on_device && on_host && memcmp(on_device, on_host, N * sizeof(float)) == 0);
+    }
+    cls_lbfgs_params p = modes[0];
+    p.history_on_host = true;
+    compare_iterates("wolfe_ls25", p);
 }
 
 /* The loss never increases from one strong-Wolfe iteration to the next, and the run stops
@@ -221,6 +275,7 @@ int main(int argc, char **argv)
         return 1;
     RUN_CASE(lbfgs_strong_wolfe_matches_torch);
     RUN_CASE(lbfgs_fixed_step_matches_torch);
+    RUN_CASE(lbfgs_host_history_is_the_same);
     RUN_CASE(lbfgs_converges);
     RUN_CASE(cancel_stops_cleanly);
     RUN_CASE(adam_matches_host);
