@@ -501,7 +501,8 @@ typedef struct cls_transfer_params {
      * matrices and losses summed over tiles, each tile's gradient back-propagated from its own
      * positions; the loss and gradient equal the untiled ones (to float rounding, see
      * cls_transfer_plan). The largest tiles that fit are used. Not with masks or
-     * normalize_gradients (CLS_ERR_OUT_OF_DEVICE_MEMORY says so). (0) */
+     * normalize_gradients (CLS_ERR_OUT_OF_DEVICE_MEMORY says so). Before tiling, L-BFGS
+     * moves its history to host memory (cls_transfer_plan_info.history_on_host). (0) */
     size_t max_device_bytes;
 } cls_transfer_params;
 
@@ -540,12 +541,18 @@ typedef struct cls_transfer_plan_info {
     int tile;             /* pixels a tile owns each way; 0: untiled */
     int tiles, halo;      /* how many tiles; the pixels around each that it runs too */
     int region_width, region_height; /* the largest tile with its halo */
+    /* L-BFGS keeps its history (and the vectors it only copies) in host memory, host_bytes
+     * of it, and uploads each history vector when an iteration needs it: chosen when the
+     * run does not fit the device otherwise and the history takes at most half of the
+     * host's memory; the results are the same as with the history on the device. */
+    bool history_on_host;
+    size_t host_bytes;
 } cls_transfer_plan_info;
 
 /* Plans a run without allocating: whether it fits params->max_device_bytes (or the device)
  * whole or in tiles, and what it then needs. CLS_ERR_OUT_OF_DEVICE_MEMORY, saying how much
  * is needed and for what, when not even the smallest tiles fit (the image itself, the
- * optimiser's state and the targets stay whole on the device). With tiles, max pooling and
+ * optimiser's device vectors and the targets stay whole on the device). With tiles, max pooling and
  * ReLU decisions on values within float rounding of a tie can differ from an untiled run's
  * (Winograd's sums depend on the image size); the tests hold losses to 1e-4 and gradients
  * to 1e-4 with direct convolution. */

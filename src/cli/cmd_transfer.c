@@ -188,6 +188,18 @@ static void announce_tiles(const job *j, const cls_transfer_plan_info *plan)
             (plan->untiled_bytes + weights) / 1048576.0);
 }
 
+/* L-BFGS history moved to host memory to fit: said, since it costs host memory and time. */
+static void announce_history(const job *j, const cls_transfer_plan_info *plan)
+{
+    if (!plan->history_on_host || j->o->common.verbosity < 0)
+        return;
+    fprintf(stderr,
+            "clstyle: the L-BFGS history is kept in host memory (%.0f MiB) to fit %s; each "
+            "iteration uploads it (a smaller --lbfgs-history keeps it on the device)\n",
+            plan->host_bytes / 1048576.0,
+            j->o->params.max_device_bytes ? "--max-memory" : "the device");
+}
+
 /* Says what the run needs before it starts, and refuses what cannot fit. */
 static cls_status announce(job *j)
 {
@@ -212,6 +224,7 @@ static cls_status announce(job *j)
     if (j->feedback.stage_count == 0)
         return CLS_ERR_INVALID_ARGUMENT;
     announce_stages(j);
+    announce_history(j, &plan);
     announce_tiles(j, &plan);
     if (bytes + weights > d->global_mem_bytes)
         return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,

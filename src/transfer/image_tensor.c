@@ -26,6 +26,14 @@ static float clamp255(float v)
     return v < 0.0f ? 0.0f : v > 255.0f ? 255.0f : v;
 }
 
+void cls_planar_to_image(const float *planar, cls_image *image)
+{
+    const size_t plane = (size_t)image->width * (size_t)image->height;
+    for (size_t i = 0; i < plane; i++)
+        for (int c = 0; c < 3; c++)
+            image->pixels[3 * i + c] = clamp255(planar[c * plane + i] + cls_imagenet_mean[c]);
+}
+
 cls_status cls_tensor_to_image(cls_ctx *ctx, cl_mem tensor, cls_image *image)
 {
     const size_t plane = (size_t)image->width * (size_t)image->height;
@@ -34,9 +42,7 @@ cls_status cls_tensor_to_image(cls_ctx *ctx, cl_mem tensor, cls_image *image)
         return cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "converting an image");
     cls_status status = cls_read_floats(ctx, tensor, 0, 3 * plane, planar);
     if (status == CLS_OK)
-        for (size_t i = 0; i < plane; i++)
-            for (int c = 0; c < 3; c++)
-                image->pixels[3 * i + c] = clamp255(planar[c * plane + i] + cls_imagenet_mean[c]);
+        cls_planar_to_image(planar, image);
     free(planar);
     return status;
 }

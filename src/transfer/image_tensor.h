@@ -14,5 +14,7 @@ cls_status cls_image_to_tensor(cls_ctx *ctx, const cls_image *image, cl_mem tens
 /* Downloads tensor into image (already allocated with the same size): x + mean, clamped
  * to 0..255. */
 cls_status cls_tensor_to_image(cls_ctx *ctx, cl_mem tensor, cls_image *image);
+/* The same from a planar tensor already on the host. */
+void cls_planar_to_image(const float *planar, cls_image *image);
 
 #endif

@@ -23,8 +23,9 @@ typedef struct cls_style_slot {
 
 typedef struct cls_content_slot {
     int layer;
-    cl_mem target; /* with a content mask: the features times the mask's square root */
-    cl_mem mask;   /* the square root of the content mask at this layer, or NULL */
+    cl_mem target;      /* with a content mask: the features times the mask's square root */
+    float *target_host; /* a tiled run's target, in host memory instead (planes of C x H x W) */
+    cl_mem mask;        /* the square root of the content mask at this layer, or NULL */
 } cls_content_slot;
 
 /* One style image's region at one style layer (style_masks): its mask at the layer's size,
@@ -68,7 +69,7 @@ struct cls_transfer {
     cls_style_slot style[CLS_MAX_LAYER_LIST];
 
     cl_mem x;      /* the image being optimised */
-    cl_mem x_good; /* the image after the last iteration with a finite loss */
+    float *x_good; /* on the host: the image after the last iteration with a finite loss */
     cl_mem losses; /* one float per content layer, per style layer, and tv */
     float *losses_host;
 
@@ -86,6 +87,7 @@ struct cls_transfer {
     cls_vec_space norm_space;
 
     cls_tiling tiling;                    /* count 0: untiled */
+    bool history_on_host;                 /* L-BFGS keeps its history in host memory */
     cls_loss_terms terms[CLS_TERMS_RING]; /* by evaluation number, modulo the ring */
     double start;
     size_t device_bytes;

@@ -219,6 +219,44 @@ fail:
     return status;
 }
 
+/* Float buffer rectangles of a C x H x W tensor: h x w at (y, x) in every plane. */
+typedef struct planes_rect {
+    size_t origin[3], region[3], row_pitch, slice_pitch;
+} planes_rect;
+
+static planes_rect planes_at(cls_shape s, int y, int x, int h, int w)
+{
+    return (planes_rect){{(size_t)x * sizeof(float), (size_t)y, 0},
+                         {(size_t)w * sizeof(float), (size_t)h, (size_t)s.c},
+                         (size_t)s.w * sizeof(float),
+                         (size_t)s.w * s.h * sizeof(float)};
+}
+
+/* The own window of a tile's content tap into the host target. */
+static cls_status read_content_window(cls_transfer *run, cl_mem tap, cls_shape s, layer_window w,
+                                      cls_shape whole, float *target)
+{
+    const int h = w.oy1 - w.oy0, wd = w.ox1 - w.ox0;
+    const planes_rect dev = planes_at(s, w.oy0, w.ox0, h, wd);
+    const planes_rect host = planes_at(whole, w.ry + w.oy0, w.rx + w.ox0, h, wd);
+    cl_int err = clEnqueueReadBufferRect(run->ctx->queue, tap, CL_TRUE, dev.origin, host.origin,
+                                         dev.region, dev.row_pitch, dev.slice_pitch, host.row_pitch,
+                                         host.slice_pitch, target, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "reading a tile's content target");
+}
+
+/* The host target's window of a tile's region into out (s, the region's tap shape). */
+static cls_status write_content_window(cls_transfer *run, const float *target, cls_shape whole,
+                                       layer_window w, cls_shape s, cl_mem out)
+{
+    const planes_rect dev = planes_at(s, 0, 0, s.h, s.w);
+    const planes_rect host = planes_at(whole, w.ry, w.rx, s.h, s.w);
+    cl_int err = clEnqueueWriteBufferRect(run->ctx->queue, out, CL_FALSE, dev.origin, host.origin,
+                                          dev.region, dev.row_pitch, dev.slice_pitch,
+                                          host.row_pitch, host.slice_pitch, target, 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "uploading a tile's content target");
+}
+
 cls_status cls_tiled_content_targets(cls_transfer *run, cl_mem content)
 {
     cls_status status = CLS_OK;
@@ -232,10 +270,7 @@ cls_status cls_tiled_content_targets(cls_transfer *run, cl_mem content)
             CLS_TRY(cls_net_tap(run->net, layer, &tap, &s));
             const layer_window w = window_at(tile, cls_run_poolings(run, layer));
             const cls_shape whole = cls_run_layer_shape(run, layer, run->height, run->width);
-            CLS_TRY(cls_copy_window(run->ctx, tap, (cls_window){s, w.oy0, w.ox0},
-                                    run->content[i].target,
-                                    (cls_window){whole, w.ry + w.oy0, w.rx + w.ox0}, w.oy1 - w.oy0,
-                                    w.ox1 - w.ox0, false));
+            CLS_TRY(read_content_window(run, tap, s, w, whole, run->content[i].target_host));
         }
     }
 fail:
@@ -356,8 +391,9 @@ static cls_status tile_content_loss(tile_backward *b, int i, cl_mem tap, cl_mem 
     const layer_window w = window_at(b->tile, cls_run_poolings(run, layer));
     const cls_shape whole = cls_run_layer_shape(run, layer, run->height, run->width);
     const cls_sqdiff_coef k = cls_content_coef(run, i, whole);
-    CLS_TRY(cls_copy_window(run->ctx, run->content[i].target, (cls_window){whole, w.ry, w.rx},
-                            t->target, (cls_window){s, 0, 0}, s.h, s.w, false));
+    /* Not waited for: the loss's read-back below comes after it in the queue, and the host
+     * target does not change during the run. */
+    CLS_TRY(write_content_window(run, run->content[i].target_host, whole, w, s, t->target));
     CLS_TRY(cls_mask_planes(run->ctx, s, t->target, own, false, t->target));
     CLS_TRY(cls_mask_planes(run->ctx, s, tap, own, false, t->masked));
     CLS_TRY(cls_fill(run->ctx, cls_shape_count(s), 0.0f, t->masked_grad));

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 cls_transfer_params cls_transfer_params_default(void)
 {
@@ -159,15 +160,35 @@ static cls_net_config net_config(const cls_transfer *run)
                             cls_run_gram_scratch_bytes(run, h, w)};
 }
 
-/* The optimiser's vectors and its small buffer of partial sums. */
-static size_t optimizer_bytes(const cls_ctx *ctx, const cls_transfer_params *p, size_t n)
+static cls_lbfgs_params lbfgs_params(const cls_transfer *run)
 {
-    if (p->optimizer == CLS_OPTIMIZER_ADAM)
-        return cls_adam_bytes(n) + cls_vec_space_bytes(ctx, n);
+    const cls_transfer_params *p = &run->params;
     cls_lbfgs_params lp = cls_lbfgs_params_default(p->iterations);
     lp.history_size = p->lbfgs_history;
     lp.strong_wolfe = p->line_search;
-    return cls_lbfgs_bytes(n, &lp) + cls_vec_space_bytes(ctx, n);
+    lp.max_line_search = p->max_line_search;
+    lp.history_on_host = run->history_on_host;
+    if (p->learning_rate > 0.0)
+        lp.lr = p->learning_rate;
+    return lp;
+}
+
+/* The optimiser's device vectors and its small buffer of partial sums. */
+static size_t optimizer_bytes(const cls_transfer *run)
+{
+    if (run->params.optimizer == CLS_OPTIMIZER_ADAM)
+        return cls_adam_bytes(run->n) + cls_vec_space_bytes(run->ctx, run->n);
+    const cls_lbfgs_params lp = lbfgs_params(run);
+    return cls_lbfgs_bytes(run->n, &lp) + cls_vec_space_bytes(run->ctx, run->n);
+}
+
+/* The optimiser's vectors in host memory (L-BFGS history kept there). */
+static size_t optimizer_host_bytes(const cls_transfer *run)
+{
+    if (run->params.optimizer == CLS_OPTIMIZER_ADAM)
+        return 0;
+    const cls_lbfgs_params lp = lbfgs_params(run);
+    return cls_lbfgs_host_bytes(run->n, &lp);
 }
 
 static size_t larger(size_t a, size_t b)
@@ -204,17 +225,24 @@ static cls_status allocate_slots(cls_transfer *run)
     run->losses_host = calloc(slots, sizeof *run->losses_host);
     CLS_CHECK_ALLOC(run->losses_host, "loss values");
     CLS_TRY(cls_buffer_create(run->ctx, run->n * sizeof(float), "the image", &run->x));
-    CLS_TRY(cls_buffer_create(run->ctx, run->n * sizeof(float), "the image", &run->x_good));
-    run->device_bytes += 2 * run->n * sizeof(float);
+    run->x_good = malloc(run->n * sizeof *run->x_good);
+    CLS_CHECK_ALLOC(run->x_good, "a copy of the image");
+    run->device_bytes += run->n * sizeof(float);
 fail:
     return status;
 }
 
+/* On the device; a tiled run's on the host, each tile receiving its window when needed. */
 static cls_status allocate_content_targets(cls_transfer *run)
 {
     cls_status status = CLS_OK;
     for (int i = 0; i < run->content_layers.count; i++) {
         const size_t bytes = content_target_bytes(run, run->content[i].layer);
+        if (run->tiling.count > 0) {
+            run->content[i].target_host = malloc(bytes);
+            CLS_CHECK_ALLOC(run->content[i].target_host, "content targets");
+            continue;
+        }
         CLS_TRY(cls_buffer_create(run->ctx, bytes, "content targets", &run->content[i].target));
         run->device_bytes += bytes;
     }
@@ -250,16 +278,18 @@ static void destroy_run(cls_transfer *run)
     cls_masks_release(run);
     cls_tiling_release(&run->tiling);
     for (int i = 0; i < CLS_MAX_LAYER_LIST; i++) {
+        free(run->content[i].target_host);
         cl_mem all[] = {run->content[i].target, run->style[i].target, run->style[i].gram,
                         run->style[i].grad_gram};
         for (int b = 0; b < 4; b++)
             if (all[b])
                 clReleaseMemObject(all[b]);
     }
-    cl_mem own[] = {run->x, run->x_good, run->losses};
-    for (int b = 0; b < 3; b++)
+    cl_mem own[] = {run->x, run->losses};
+    for (int b = 0; b < 2; b++)
         if (own[b])
             clReleaseMemObject(own[b]);
+    free(run->x_good);
     cls_net_destroy(run->net);
     free(run->losses_host);
     free(run);
@@ -301,7 +331,7 @@ static cls_status run_bytes(const cls_transfer *run, size_t *bytes, size_t *opti
     cls_status status = CLS_OK;
     const cls_model *model = run->model;
     const bool tiled = run->tiling.count > 0;
-    size_t net = 0, style_net = 0, derived = 0, slots = 2 * run->n * sizeof(float);
+    size_t net = 0, style_net = 0, derived = 0, slots = run->n * sizeof(float);
     size_t gram_backward = 0; /* the Gram backward pass's C x C scratch */
     cls_net_config config = net_config(run);
     CLS_TRY(cls_net_plan_bytes(model, &config, &net));
@@ -321,7 +351,8 @@ static cls_status run_bytes(const cls_transfer *run, size_t *bytes, size_t *opti
     }
     size_t largest_tap = 0; /* normalize_gradients' per-layer gradient */
     for (int i = 0; i < run->content_layers.count; i++) {
-        slots += content_target_bytes(run, run->content[i].layer);
+        if (!tiled) /* a tiled run keeps them on the host */
+            slots += content_target_bytes(run, run->content[i].layer);
         largest_tap = larger(largest_tap, content_target_bytes(run, run->content[i].layer));
     }
     for (int i = 0; i < run->style_layers.count; i++)
@@ -329,7 +360,7 @@ static cls_status run_bytes(const cls_transfer *run, size_t *bytes, size_t *opti
     if (run->params.normalize_gradients)
         slots += cls_grad_norm_bytes(model->ctx, largest_tap / sizeof(float));
     slots += cls_masks_plan_bytes(run);
-    *optimiser = optimizer_bytes(model->ctx, &run->params, run->n);
+    *optimiser = optimizer_bytes(run);
     if (tiled) /* the network and the tiles' buffers stay from the style targets on */
         *bytes = derived + slots + gram_backward + net + cls_tiling_bytes(run) +
                  larger(style_net, *optimiser);
@@ -359,18 +390,39 @@ static size_t allowed_bytes(const cls_transfer *run)
     return limit > weights ? limit - weights : 0;
 }
 
-/* Untiled when the whole image fits what is allowed; otherwise the largest tiles that do
- * (run->tiling). *bytes: the plan's device bytes; *untiled: the whole image's. */
+/* Whether L-BFGS may keep its history in host memory: when it takes at most half of it. */
+static bool host_can_hold_history(cls_transfer *run)
+{
+    if (run->params.optimizer != CLS_OPTIMIZER_LBFGS)
+        return false;
+    run->history_on_host = true;
+    const size_t needed = optimizer_host_bytes(run);
+    run->history_on_host = false;
+    const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+    return pages > 0 && page > 0 && needed <= (size_t)pages / 2 * (size_t)page;
+}
+
+/* Untiled when the whole image fits what is allowed; else untiled with the L-BFGS history in
+ * host memory (which costs uploads, far less than tiles); else the largest tiles that fit
+ * (run->tiling), the history on the host when it can be. *bytes: the plan's device bytes;
+ * *untiled: the whole image's with everything on the device. */
 static cls_status choose_tiling(cls_transfer *run, size_t *bytes, size_t *untiled)
 {
     cls_status status = CLS_OK;
     const double mib = 1048576.0;
     const size_t allowed = allowed_bytes(run);
     size_t optimiser = 0, whole = 0;
+    run->history_on_host = false;
     CLS_TRY(run_bytes(run, &whole, &optimiser));
     *bytes = *untiled = whole;
     if (whole <= allowed)
         return CLS_OK;
+    if (host_can_hold_history(run)) {
+        run->history_on_host = true;
+        CLS_TRY(run_bytes(run, bytes, &optimiser));
+        if (*bytes <= allowed)
+            return CLS_OK;
+    }
     if (run->params.style_masks || run->params.content_mask || run->params.normalize_gradients)
         return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
                          "a %dx%d run needs %.0f MiB of device memory besides the weights, but "
@@ -391,13 +443,17 @@ static cls_status choose_tiling(cls_transfer *run, size_t *bytes, size_t *untile
             return CLS_OK;
         cls_tiling_release(&run->tiling);
     }
+    const char *history = run->params.optimizer != CLS_OPTIMIZER_LBFGS ? ""
+                          : run->history_on_host
+                              ? ", with the L-BFGS history already in host memory"
+                              : ", the L-BFGS history being too large for half the host's memory";
     return cls_error(CLS_ERR_OUT_OF_DEVICE_MEMORY,
                      "a %dx%d run needs %.0f MiB of device memory besides the %.0f MiB of "
                      "weights, and %.0f MiB even in tiles of %d pixels (%.0f MiB of it the "
-                     "optimiser's state), but %s %.0f MiB, %.0f MiB beside the weights",
+                     "optimiser's state%s), but %s %.0f MiB, %.0f MiB beside the weights",
                      run->width, run->height, whole / mib, cls_model_device_bytes(run->model) / mib,
-                     *bytes / mib, align, optimiser / mib, limit_name(run), limit_bytes(run) / mib,
-                     allowed / mib);
+                     *bytes / mib, align, optimiser / mib, history, limit_name(run),
+                     limit_bytes(run) / mib, allowed / mib);
 fail:
     return status;
 }
@@ -416,6 +472,8 @@ cls_status cls_transfer_plan(const cls_model *model, int width, int height,
     plan->halo = run->tiling.halo;
     plan->region_width = run->tiling.region_w;
     plan->region_height = run->tiling.region_h;
+    plan->history_on_host = run->history_on_host;
+    plan->host_bytes = optimizer_host_bytes(run);
 fail:
     release_planned(run);
     return status;
@@ -517,9 +575,7 @@ static cls_status on_iteration(void *user, const cls_optim_progress *p)
 {
     cls_transfer *run = user;
     cls_status status = CLS_OK;
-    CLS_CHECK_CL(clEnqueueCopyBuffer(run->ctx->queue, run->x, run->x_good, 0, 0,
-                                     run->n * sizeof(float), 0, NULL, NULL),
-                 "keeping the current image");
+    CLS_TRY(cls_read_floats(run->ctx, run->x, 0, run->n, run->x_good));
     if (run->params.cancel && run->params.cancel(run->params.cancel_user))
         return CLS_ERR_CANCELLED;
     if (!run->params.progress)
@@ -555,20 +611,15 @@ static cls_status optimise(cls_transfer *run, cls_optim_result *result)
             ap.lr = p->learning_rate;
         cls_adam *adam = NULL;
         CLS_TRY(cls_adam_create(run->ctx, run->n, &ap, &adam));
-        run->device_bytes += optimizer_bytes(run->ctx, p, run->n);
+        run->device_bytes += optimizer_bytes(run);
         status = cls_adam_run(adam, run->x, &objective, on_iteration, run, result);
         cls_adam_destroy(adam);
         return status;
     }
-    cls_lbfgs_params lp = cls_lbfgs_params_default(p->iterations);
-    lp.history_size = p->lbfgs_history;
-    lp.strong_wolfe = p->line_search;
-    lp.max_line_search = p->max_line_search;
-    if (p->learning_rate > 0.0)
-        lp.lr = p->learning_rate;
+    const cls_lbfgs_params lp = lbfgs_params(run);
     cls_lbfgs *lbfgs = NULL;
     CLS_TRY(cls_lbfgs_create(run->ctx, run->n, &lp, &lbfgs));
-    run->device_bytes += optimizer_bytes(run->ctx, p, run->n);
+    run->device_bytes += optimizer_bytes(run);
     status = cls_lbfgs_run(lbfgs, run->x, &objective, on_iteration, run, result);
     cls_lbfgs_destroy(lbfgs);
 fail:
@@ -690,9 +741,7 @@ static cls_status prepare(cls_transfer *run, const cls_image *content, const cls
         CLS_TRY(cls_content_targets(run, run->x));
     CLS_TRY(cls_transfer_poll_cancel(run));
     CLS_TRY(initialise(run, content, styles));
-    CLS_CHECK_CL(clEnqueueCopyBuffer(run->ctx->queue, run->x, run->x_good, 0, 0,
-                                     run->n * sizeof(float), 0, NULL, NULL),
-                 "keeping the initial image");
+    CLS_TRY(cls_read_floats(run->ctx, run->x, 0, run->n, run->x_good));
 fail:
     return status;
 }
@@ -794,8 +843,10 @@ cls_status cls_transfer_run_single(cls_ctx *ctx, cls_model *model, const cls_ima
         char detail[1024];
         snprintf(detail, sizeof detail, "%s", cls_last_error());
         status = cls_image_alloc(output, run->width, run->height);
-        if (status == CLS_OK)
-            status = cls_tensor_to_image(ctx, failure == CLS_OK ? run->x : run->x_good, output);
+        if (status == CLS_OK && failure == CLS_OK)
+            status = cls_tensor_to_image(ctx, run->x, output);
+        else if (status == CLS_OK)
+            cls_planar_to_image(run->x_good, output);
         if (status == CLS_OK && failure != CLS_OK)
             status = cls_error(failure, "%s", detail);
         if (status != CLS_OK && failure == CLS_OK)

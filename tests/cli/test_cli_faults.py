@@ -79,10 +79,10 @@ def memory_plan(tmp):
         return
     out = os.path.join(tmp, "big.png")
     started = time.monotonic()
-    r = harness.run(CLSTYLE, *args(out, 1024), env=dict(os.environ, POCL_MEMORY_LIMIT="1"))
-    # L-BFGS's history stays on the device, so not even tiles fit.
-    check("a 1024-pixel run on a 1 GiB device is refused before it starts, with a hint",
-          r.returncode == 1 and "even in tiles" in r.stderr
+    r = harness.run(CLSTYLE, *args(out, 5000), env=dict(os.environ, POCL_MEMORY_LIMIT="1"))
+    # The image and L-BFGS's four device vectors alone take more than 1 GiB at 5000x3750.
+    check("a 5000-pixel run on a 1 GiB device is refused before it starts, with a hint",
+          r.returncode == 1 and "even in tiles" in r.stderr and "L-BFGS history" in r.stderr
           and "the device has 1024 MiB" in r.stderr
           and OOM_HINT in r.stderr and not os.path.exists(out)
           and time.monotonic() - started < 60 * (10 if harness.WRAPPER else 1), r)

@@ -4,7 +4,8 @@
  * wide and with the default layers (to relu5_1, a halo of 96), and but for isolated flipped
  * near-ties with the algorithms the layers choose (Winograd); a halo short of the receptive
  * field does not (so the comparison can fail); the halo rule itself; bad tiles; a memory
- * limit that tiles a run. Under CLSTYLE_TEST_QUICK, the direct-convolution comparison to
+ * limit that tiles a run; a limit that moves the L-BFGS history to the host instead, with the
+ * same result bit for bit. Under CLSTYLE_TEST_QUICK, the direct-convolution comparison to
  * relu2_1 on 38x26, the halo rule and bad tiles.
  * Arguments: GOLDEN_DIR WEIGHTS. */
 #include "check.h"
@@ -15,6 +16,7 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static cls_model *model;
 
@@ -255,6 +257,60 @@ static void memory_limit_tiles(void)
     cls_image_free(&style);
 }
 
+/* A memory limit that the run fits with the L-BFGS history in host memory: the plan moves it
+ * there instead of tiling, and the run gives the image of a run without the limit, bit for
+ * bit, with the same iterations, evaluations and loss. */
+static void memory_limit_moves_history_to_host(void)
+{
+    const int w = 48, h = 32, history = 100;
+    cls_image content = pattern(w, h, 1), style = pattern(40, 36, 2);
+    cls_transfer_params p = shallow();
+    p.iterations = 8;
+    p.lbfgs_history = history;
+    cls_transfer_plan_info whole, limited;
+    CHECK_STATUS(cls_transfer_plan(model, w, h, &p, &whole), CLS_OK);
+    CHECK(!whole.history_on_host && whole.host_bytes == 0);
+    const size_t vectors = (size_t)(2 * history + 5) * 3 * w * h * sizeof(float);
+    const size_t weights = cls_model_device_bytes(model);
+    p.max_device_bytes = weights + whole.device_bytes - vectors / 2;
+    CHECK_STATUS(cls_transfer_plan(model, w, h, &p, &limited), CLS_OK);
+    printf("  untiled %.2f MiB; under %.2f MiB: history on the host (%.2f MiB), %.2f MiB\n",
+           whole.device_bytes / 1048576.0, (p.max_device_bytes - weights) / 1048576.0,
+           limited.host_bytes / 1048576.0, limited.device_bytes / 1048576.0);
+    CHECK(limited.history_on_host && limited.tiles == 0 && limited.host_bytes == vectors);
+    CHECK(limited.device_bytes == whole.device_bytes - vectors);
+    cls_image out[2];
+    cls_transfer_result r[2];
+    for (int k = 0; k < 2; k++) {
+        p.max_device_bytes = k ? weights + whole.device_bytes - vectors / 2 : 0;
+        CHECK_STATUS(cls_transfer_run(dev, model, &content, &style, 1, NULL, &p, &out[k], &r[k]),
+                     CLS_OK);
+    }
+    printf("  %d iterations, %d evaluations, loss %.9g; with the limit %d, %d, %.9g, %.2f MiB\n",
+           r[0].iterations, r[0].evals, r[0].loss, r[1].iterations, r[1].evals, r[1].loss,
+           r[1].device_bytes / 1048576.0);
+    CHECK(r[0].iterations == r[1].iterations && r[0].evals == r[1].evals);
+    CHECK(r[0].loss == r[1].loss && r[1].device_bytes <= limited.device_bytes);
+    CHECK(out[0].pixels && out[1].pixels &&
+          memcmp(out[0].pixels, out[1].pixels, 3 * (size_t)w * h * sizeof(float)) == 0);
+    for (int k = 0; k < 2; k++)
+        cls_image_free(&out[k]);
+    /* A limit under the host-history plan (on an image large enough for tiles to save
+     * memory): tiles, the history still on the host. */
+    p.max_device_bytes = 0;
+    CHECK_STATUS(cls_transfer_plan(model, 150, 98, &p, &whole), CLS_OK);
+    p.max_device_bytes =
+        weights +
+        (whole.device_bytes - (size_t)(2 * history + 5) * 3 * 150 * 98 * sizeof(float)) * 3 / 4;
+    CHECK_STATUS(cls_transfer_plan(model, 150, 98, &p, &limited), CLS_OK);
+    printf("  150x98 under %.2f MiB: %d tiles, history on the host: %d\n",
+           (p.max_device_bytes - weights) / 1048576.0, limited.tiles, limited.history_on_host);
+    CHECK(limited.history_on_host && limited.tiles > 1);
+    CHECK(limited.device_bytes + weights <= p.max_device_bytes);
+    cls_image_free(&content);
+    cls_image_free(&style);
+}
+
 int main(int argc, char **argv)
 {
     const int failed = dev_open_with_model(argc, argv, &model);
@@ -266,6 +322,7 @@ int main(int argc, char **argv)
         RUN_CASE(default_layers);
     if (!check_quick()) /* a tiled Adam run: minutes under valgrind */
         RUN_CASE(memory_limit_tiles);
+    RUN_CASE(memory_limit_moves_history_to_host);
     RUN_CASE(bad_tiles);
     cls_model_destroy(model);
     dev_close();
