@@ -408,6 +408,7 @@ static cls_status bench_lbfgs(cls_ctx *ctx, int size, const bench_options *o, be
     const int timed = o->repeats < 3 ? 3 : o->repeats;
     cls_lbfgs_params p = cls_lbfgs_params_default(history + 1 + timed);
     p.history_size = history;
+    p.history_on_host = o->lbfgs_host;
     p.max_eval = 4 * p.max_iter;
     clock.count = p.max_iter;
     clock.at = calloc((size_t)clock.count, sizeof *clock.at);
@@ -435,16 +436,17 @@ static cls_status bench_lbfgs(cls_ctx *ctx, int size, const bench_options *o, be
     const int pairs = clock.done - 1 < history ? clock.done - 1 : history;
     if (bench_item(out))
         printf("{\"op\": \"lbfgs_overhead\", \"size\": %d, \"n\": %zu, \"history\": %d, "
-               "\"history_used\": %d, \"iteration_s\": %.6f, \"objective_s\": %.6f, "
+               "\"history_used\": %d, \"history_on_host\": %s, \"iteration_s\": %.6f, "
+               "\"objective_s\": %.6f, "
                "\"evals_per_iteration\": %.3f, \"overhead_s\": %.6f, \"iterations\": %d, "
                "\"stop\": \"%s\"}",
-               size, n, history, pairs, iter_s, objective_s, evals_per_iter, overhead, clock.done,
-               cls_stop_reason_str(result.reason));
+               size, n, history, pairs, o->lbfgs_host ? "true" : "false", iter_s, objective_s,
+               evals_per_iter, overhead, clock.done, cls_stop_reason_str(result.reason));
     else
-        printf("lbfgs %4dx%-4d optimiser work %8.2f ms per iteration (history %d of %d; "
+        printf("lbfgs %4dx%-4d optimiser work %8.2f ms per iteration (history %d of %d%s; "
                "%.1f ms per iteration with a %.2f ms objective x %.2f)\n",
-               size, size, overhead * 1e3, pairs, history, iter_s * 1e3, objective_s * 1e3,
-               evals_per_iter);
+               size, size, overhead * 1e3, pairs, history, o->lbfgs_host ? " on the host" : "",
+               iter_s * 1e3, objective_s * 1e3, evals_per_iter);
     fflush(stdout);
 fail:
     cls_lbfgs_destroy(opt);

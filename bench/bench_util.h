@@ -19,6 +19,7 @@ typedef struct bench_options {
     int nsizes;
     unsigned parts;     /* BENCH_PART_* bits of the report */
     int lbfgs_history;  /* L-BFGS overhead measurement: history size */
+    bool lbfgs_host;    /* ... with the history in host memory */
     int transfer_iters; /* L-BFGS iterations of the end-to-end run (0: 8) */
 } bench_options;
 

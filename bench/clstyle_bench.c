@@ -68,6 +68,7 @@ static void usage(FILE *out)
             "  --warmup W          untimed runs first (default 1)\n"
             "  --only PARTS        comma list of conv,gram,loss,eval,lbfgs,transfer\n"
             "  --lbfgs-history N   history of the optimiser measurement (default 100)\n"
+            "  --lbfgs-host-history  that history in host memory, uploaded every iteration\n"
             "  --transfer-iterations N  L-BFGS iterations of the real transfer (default 8;\n"
             "                      the first one's line search takes several evaluations)\n"
             "  --json              one JSON object with a results list instead of tables\n"
@@ -128,7 +129,7 @@ static bool parse_parts(const char *text, bench_options *o)
 /* Reads the command line into o and c: 0 to go on, else the exit code plus one. */
 static int parse_args(int argc, char **argv, bench_options *o, bench_cases *c)
 {
-    enum { OPT_PEAK = 256, OPT_ONLY, OPT_HISTORY, OPT_TRANSFER, OPT_STYLIZE };
+    enum { OPT_PEAK = 256, OPT_ONLY, OPT_HISTORY, OPT_HOST_HISTORY, OPT_TRANSFER, OPT_STYLIZE };
     static const struct option options[] = {
         {"device", required_argument, NULL, 'd'},
         {"repeats", required_argument, NULL, 'r'},
@@ -143,6 +144,7 @@ static int parse_args(int argc, char **argv, bench_options *o, bench_cases *c)
         {"peak-gflops", required_argument, NULL, OPT_PEAK},
         {"only", required_argument, NULL, OPT_ONLY},
         {"lbfgs-history", required_argument, NULL, OPT_HISTORY},
+        {"lbfgs-host-history", no_argument, NULL, OPT_HOST_HISTORY},
         {"transfer-iterations", required_argument, NULL, OPT_TRANSFER},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0}};
@@ -169,6 +171,7 @@ static int parse_args(int argc, char **argv, bench_options *o, bench_cases *c)
                 return 3;
             break;
         case OPT_HISTORY: o->lbfgs_history = atoi(optarg); break;
+        case OPT_HOST_HISTORY: o->lbfgs_host = true; break;
         case OPT_TRANSFER: o->transfer_iters = atoi(optarg); break;
         case 'c':
             if (c->nconv >= 64 ||
