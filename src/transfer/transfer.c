@@ -391,13 +391,13 @@ static size_t allowed_bytes(const cls_transfer *run)
 }
 
 /* Whether L-BFGS may keep its history in host memory: when it takes at most half of it. */
-static bool host_can_hold_history(cls_transfer *run)
+static bool host_can_hold_history(const cls_transfer *run)
 {
     if (run->params.optimizer != CLS_OPTIMIZER_LBFGS)
         return false;
-    run->history_on_host = true;
-    const size_t needed = optimizer_host_bytes(run);
-    run->history_on_host = false;
+    cls_lbfgs_params lp = lbfgs_params(run);
+    lp.history_on_host = true;
+    const size_t needed = cls_lbfgs_host_bytes(run->n, &lp);
     const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
     return pages > 0 && page > 0 && needed <= (size_t)pages / 2 * (size_t)page;
 }
