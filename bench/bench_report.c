@@ -490,7 +490,7 @@ static cls_status report_size(cls_ctx *ctx, cls_model *model, int size, const be
     }
     if (o->parts & (BENCH_PART_GRAM | BENCH_PART_LOSS)) {
         if (!out->json)
-            printf("%-14s %-12s %9s %8s %7s %11s %8s %7s\n", "gram (SGEMM)", "C x HW", "fwd ms",
+            printf("%-14s %-12s %9s %8s %7s %11s %8s %7s\n", "gram", "C x HW", "fwd ms",
                    "GFLOP/s", "peak", "bwd ms", "GFLOP/s", "peak");
         for (size_t i = 0; i < sizeof style_taps / sizeof style_taps[0]; i++)
             CLS_TRY(bench_gram_layer(ctx, o, peak, size, &style_taps[i], out, &totals));

@@ -22,29 +22,6 @@ kernel void add_channel_values(global float *x, const float4 values, const uint 
     x[i] += v;
 }
 
-// s = a + a^T for the c x c matrix starting at a[offset] (the Gram backward pass).
-// Global size: (c, c).
-kernel void symmetrize(global const float *a, const uint offset, global float *s, const uint c)
-{
-    const uint col = get_global_id(0), row = get_global_id(1);
-    if (col < c && row < c)
-        s[row * c + col] = a[offset + row * c + col] + a[offset + col * c + row];
-}
-
-// out[out_offset + i] = sum over p < parts of partial[p * stride + i], for i < n: the
-// split-K Gram matrix's partial products added up.
-kernel void sum_partials(global const float *partial, const uint parts, const uint stride,
-                         global float *out, const uint out_offset, const uint n)
-{
-    const uint i = get_global_id(0);
-    if (i >= n)
-        return;
-    float s = 0.0f;
-    for (uint p = 0; p < parts; p++)
-        s += partial[p * stride + i];
-    out[out_offset + i] = s;
-}
-
 // out[i] = x[i] * mask[i % plane], or out[i] += that when accumulate: a weight per pixel
 // over every channel plane (the guided Gram matrices and masked content loss).
 kernel void mask_planes(global const float *x, global const float *mask, const uint plane,

@@ -130,6 +130,7 @@ typedef struct cls_device_info {
     char version[128];       /* CL_DEVICE_VERSION, e.g. "OpenCL 3.0 PoCL ..." */
     char driver_version[64]; /* CL_DRIVER_VERSION */
     uint32_t compute_units;
+    uint32_t native_float_width; /* CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT: SIMD lanes */
     uint64_t global_mem_bytes;
     uint64_t max_alloc_bytes;
     uint64_t local_mem_bytes;

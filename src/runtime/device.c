@@ -91,6 +91,11 @@ void cls_device_describe(cl_platform_id platform, cl_device_id device, cls_devic
         CL_SUCCESS)
         units = 0;
     info->compute_units = units;
+    cl_uint width = 0;
+    if (clGetDeviceInfo(device, CL_DEVICE_NATIVE_VECTOR_WIDTH_FLOAT, sizeof width, &width, NULL) !=
+        CL_SUCCESS)
+        width = 0;
+    info->native_float_width = width;
     info->global_mem_bytes = device_ulong(device, CL_DEVICE_GLOBAL_MEM_SIZE);
     info->max_alloc_bytes = device_ulong(device, CL_DEVICE_MAX_MEM_ALLOC_SIZE);
     info->local_mem_bytes = device_ulong(device, CL_DEVICE_LOCAL_MEM_SIZE);

@@ -56,6 +56,36 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
          * The cliffs are slices falling below CLBlast's switch to its direct kernel (m*n*k
          * under 406^3 as `clstyle tune` set it here), or too short to pay for the extra
          * C x C partial results. */
+        /* Gram matrices on cl/gram.cl rather than CLBlast on CPUs: untuned, CLBlast ran them
+         * at 10-20 GFLOP/s here, the kernel at 80-170 (GFLOP/s of the full product; the
+         * forward pass computes half of it). clstyle-bench --only gram, medians of 3-5,
+         * fresh cache, ms forward / backward:
+         *                          CLBlast      kernel     PyTorch 2.15 (2 threads)
+         *   relu1_1  64 x 65536    45 / 51     3.8 / 4.5   4.7 / 7.4
+         *   relu3_1 256 x 4096     44 / 40     3.7 / 3.3   3.2 / 3.6
+         *   relu4_1 512 x 1024     43 / 40     3.8 / 3.3   3.0 / 3.4
+         *   relu1_1  64 x 262144  177 / 181     16 / 17     22 / 34
+         *   relu4_1 512 x 4096    175 / 99      15 / 12     12 / 14
+         * Float8 and 4 x 3 blocks: 12 accumulators and 7 operands in AVX2's 16 registers.
+         * Devices with 16 native lanes (AVX-512, 32 registers) take float16: not measured. */
+        .gram_kernel = !(device && device->type == CLS_DEVICE_GPU),
+        .gram_vec = device && device->native_float_width >= 16 ? 16 : 8,
+        .gram_rows_i = 4,
+        .gram_rows_j = 3,
+        /* 512 channels: a row of 171 blocks streams all 512 rows of F through the cache for
+         * each row block; tiles of 16 x 4 blocks took relu4_1 at 256x256 from 5.3 to 3.8 ms
+         * and relu5_1 from 1.6 to 1.2. Below 512 channels rows measured as fast or faster
+         * (relu4_1 excepted, tiles cost 5-15%). */
+        .gram_tile_min_channels = 512,
+        .gram_tile_i = 16,
+        .gram_tile_j = 4,
+        /* The gradient's F strip is packed (cl/gram.cl: 31 -> 13 ms for 256 x 16384) in
+         * chunks of 4 MiB, less than the Winograd scratch shares the slot with. Groups of 8
+         * column blocks against 1: 17 against 21 ms for 64 x 262144, the same within noise
+         * for the others. */
+        .gram_grad_rows = 6,
+        .gram_grad_group = 8,
+        .gram_pack_bytes = (size_t)4 << 20,
         .gram_max_parts = 16,
         .gram_min_part_cols = 1024,
         .gram_min_part_work = (size_t)1 << 26,
@@ -74,14 +104,20 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
         .norm_max_parts = 256,
         .norm_blocked = !(device && device->type == CLS_DEVICE_GPU),
     };
-    /* For benchmarks: the Winograd scratch budget, the Gram matrices' slices (1: none), and
-     * the channel mixing by CLBlast or by the wino_gemm kernel. */
+    /* For benchmarks: the Winograd scratch budget, the Gram matrices' slices (1: none) and
+     * whether CLBlast or cl/gram.cl computes them, and the channel mixing by CLBlast or by
+     * the wino_gemm kernel. */
     const char *scratch = getenv("CLSTYLE_WINO_SCRATCH_MIB");
     if (scratch && atoi(scratch) > 0)
         t.wino_scratch_bytes = (size_t)atoi(scratch) << 20;
     const char *parts = getenv("CLSTYLE_GRAM_MAX_PARTS");
     if (parts && atoi(parts) > 0)
         t.gram_max_parts = atoi(parts);
+    const char *gram = getenv("CLSTYLE_GRAM");
+    if (gram && strcmp(gram, "clblast") == 0)
+        t.gram_kernel = false;
+    else if (gram && strcmp(gram, "kernel") == 0)
+        t.gram_kernel = true;
     const char *gemm = getenv("CLSTYLE_WINO_GEMM");
     if (gemm && strcmp(gemm, "clblast") == 0)
         t.wino_clblast = true;
@@ -108,7 +144,9 @@ void cls_tunables_prelude(const cls_tunables *t, char *buf, size_t size)
 {
     snprintf(buf, size,
              "#define CONV_COUT_TILE %d\n#define REDUCE_GROUP %d\n"
-             "#define WINO_GEMM_ROWS %d\n%s",
-             t->conv_cout_tile, t->reduce_group, t->wino_gemm_rows,
+             "#define WINO_GEMM_ROWS %d\n#define GRAM_VEC %d\n#define GRAM_ROWS_I %d\n"
+             "#define GRAM_ROWS_J %d\n#define GRAM_GRAD_ROWS %d\n%s",
+             t->conv_cout_tile, t->reduce_group, t->wino_gemm_rows, t->gram_vec, t->gram_rows_i,
+             t->gram_rows_j, t->gram_grad_rows,
              t->fused_multiply_add ? "" : "#define CLS_NO_FMA 1\n");
 }

@@ -29,11 +29,26 @@ typedef struct cls_tunables {
     int wino_min_tiles;        /* ... and the image has at least this many 4x4 tiles */
     int wino_min_work;         /* ... and tiles * min(cin, cout) is at least this */
 
-    /* Split-K Gram matrices (ops/gram.c): F F^T as a batch of products over slices of the
-     * H*W columns, added up after. */
-    int gram_max_parts;          /* at most this many slices (a power of two) */
-    size_t gram_min_part_cols;   /* each slice at least this many columns */
-    size_t gram_min_part_work;   /* ... and C * C * columns at least this */
+    /* Gram matrices (ops/gram.c, cl/gram.cl): clstyle's kernels (gram_kernel: CPUs) or
+     * CLBlast (GPUs, whose tuned GEMMs read memory coalesced). The kernels' forward pass
+     * computes blocks of gram_rows_i x gram_rows_j entries with gram_vec-wide vectors, a
+     * work-group one row of blocks, or gram_tile_i x gram_tile_j blocks from
+     * gram_tile_min_channels channels on; the gradient gram_grad_rows rows by 16 columns per
+     * work-item, a work-group gram_grad_group column blocks. */
+    bool gram_kernel;
+    int gram_vec;
+    int gram_rows_i;
+    int gram_rows_j;
+    int gram_tile_min_channels;
+    int gram_tile_i;
+    int gram_tile_j;
+    int gram_grad_rows;
+    int gram_grad_group;
+    size_t gram_pack_bytes; /* the gradient packs F's columns in chunks of at most this */
+    /* Split-K: F F^T over slices of the H*W columns, added up after. */
+    int gram_max_parts;        /* at most this many slices (a power of two) */
+    size_t gram_min_part_cols; /* each slice at least this many columns */
+    size_t gram_min_part_work; /* ... and C * C * columns at least this */
 
     /* Dot products of the optimisers (optim/vec.c, cl/optim.cl): each work-item sums a
      * contiguous block of dot_block elements (CPUs), or, when 0, every dot_items-th element

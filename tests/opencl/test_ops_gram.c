@@ -1,16 +1,18 @@
-/* Gram matrices on the device against the reference: the forward pass, and the backward
- * pass with a non-symmetric incoming gradient, written and accumulated; the forward pass
- * split over slices of the columns. */
+/* Gram matrices on the device against the reference, by clstyle's kernels (cl/gram.cl) and by
+ * CLBlast: the forward pass, and the backward pass with a non-symmetric incoming gradient,
+ * written and accumulated; the forward pass split over slices of the columns, the backward
+ * pass over chunks of them. */
 #include "check.h"
 #include "device_util.h"
 #include "ops/gram.h"
 #include "reference/ref_ops.h"
 
-/* Every H and W in {1, 2, 3, 7, 13, 33, 64}, every C in {1, 3, 4, 64, 130}, the
- * non-square 5x11 and 64x17, and N = 2 (one Gram matrix per batch item). */
+/* Every H and W in {1, 2, 3, 7, 13, 33, 64}, every C in {1, 3, 4, 64, 130, 512}, the
+ * non-square 5x11 and 64x17, and N = 2 (one Gram matrix per batch item). 512 channels take
+ * the kernel's tiled work-groups. */
 static const cls_shape cases[] = {
-    {1, 1, 1, 1},   {2, 3, 7, 13},  {1, 4, 5, 11}, {1, 3, 64, 17}, {1, 64, 13, 7},
-    {1, 130, 7, 3}, {2, 4, 33, 64}, {1, 1, 64, 2}, {2, 130, 2, 1}, {1, 1, 3, 33},
+    {1, 1, 1, 1},   {2, 3, 7, 13}, {1, 4, 5, 11},  {1, 3, 64, 17}, {1, 64, 13, 7}, {1, 130, 7, 3},
+    {2, 4, 33, 64}, {1, 1, 64, 2}, {2, 130, 2, 1}, {1, 1, 3, 33},  {1, 512, 3, 7}, {2, 512, 1, 33},
 };
 
 static size_t gram_count(cls_shape s)
@@ -71,7 +73,10 @@ static void random_cases(void)
 static void split_cases(void)
 {
     static const cls_shape big = {1, 64, 256, 256};
-    static const cls_shape small[] = {{2, 4, 33, 64}, {1, 3, 64, 17}, {2, 130, 16, 16}};
+    /* 6 x 11: two slices of 66 columns, 40 and 26 for the kernel (a multiple of its vector
+     * width, then the rest, with a scalar tail). */
+    static const cls_shape small[] = {
+        {2, 4, 33, 64}, {1, 3, 64, 17}, {2, 130, 16, 16}, {1, 5, 6, 11}};
     ref_rng rng = ref_rng_make(402);
     const cls_tunables saved = dev->tunables;
     for (size_t i = 0; i <= sizeof small / sizeof small[0]; i++) {
@@ -89,6 +94,45 @@ static void split_cases(void)
     dev->tunables = saved;
 }
 
+/* The gradient over chunks of 3 column blocks (48 columns): 117 columns are 48 + 48 + 21,
+ * the last block of each pass but the first full. */
+static void chunk_cases(void)
+{
+    static const cls_shape shapes[] = {{2, 20, 9, 13}, {1, 7, 16, 6}};
+    ref_rng rng = ref_rng_make(403);
+    const cls_tunables saved = dev->tunables;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const cls_shape s = shapes[i];
+        dev->tunables.gram_pack_bytes = (size_t)s.c * 16 * sizeof(float) * 3;
+        const float *f = host_random(&rng, cls_shape_count(s), -1.0f, 1.0f);
+        cl_mem d_f = dev_upload(f, cls_shape_count(s));
+        backward_case(s, f, d_f, &rng);
+    }
+    dev->tunables = saved;
+}
+
+/* Every case by clstyle's kernels (CPUs) and by CLBlast (GPUs), whichever the device has. */
+static void each_implementation(void (*run)(void))
+{
+    const bool saved = dev->tunables.gram_kernel;
+    for (int kernel = 1; kernel >= 0; kernel--) {
+        dev->tunables.gram_kernel = kernel;
+        printf("  by %s\n", kernel ? "cl/gram.cl" : "CLBlast");
+        run();
+    }
+    dev->tunables.gram_kernel = saved;
+}
+
+static void all_random_cases(void)
+{
+    each_implementation(random_cases);
+}
+
+static void all_split_cases(void)
+{
+    each_implementation(split_cases);
+}
+
 static void shape_errors(void)
 {
     cl_mem a = dev_poisoned(256), b = dev_poisoned(256), c = dev_poisoned(256);
@@ -104,8 +148,9 @@ int main(int argc, char **argv)
 {
     if (!dev_open(argc, argv))
         return 1;
-    RUN_CASE(random_cases);
-    RUN_CASE(split_cases);
+    RUN_CASE(all_random_cases);
+    RUN_CASE(all_split_cases);
+    RUN_CASE(chunk_cases);
     RUN_CASE(shape_errors);
     dev_close();
     return check_report();

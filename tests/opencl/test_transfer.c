@@ -166,8 +166,9 @@ static void adam(void)
 }
 
 /* 1, 2 and 3 L-BFGS iterations, whose evaluation budgets (1, 2, 3) are shorter than the first
- * line search (gatys_lbfgs_short.gold): the evaluation count exactly, a final loss below the
- * start's, and the final loss to 1e-3 relative where the search is well-conditioned. At lr 1
+ * line search (gatys_lbfgs_short.gold): the evaluation count within those of PyTorch's own
+ * runs (this one's and 16 perturbed ones': exactly where they all agree), a final loss below
+ * the start's, and the final loss to 1e-3 relative where the search is well-conditioned. At lr 1
  * the first search is chaotic (see gatys.py): PyTorch's own final loss moves by up to its
  * measured spread over 16 perturbed runs, a sample maximum that clstyle's float32 run has
  * landed just past (23% against 21% on a CI machine; 14% here), so a chaotic case is held to
@@ -198,10 +199,15 @@ static void short_run(const char *mode, int max_line_search, double lr, int iter
     CHECK_STATUS(cls_transfer_run(dev, model, &in.content, &in.style, 1, NULL, &p, &out, &r),
                  CLS_OK);
     const int want_evals = rows ? (int)rows->dims[0] : -1;
-    printf("  %s, lr %g, %d iterations: %d evaluations (torch %d), loss %.6e (torch %.6e), "
-           "rel err %.2e (tolerance %.2e)\n",
-           mode, lr, iterations, r.evals, want_evals, r.loss, want, rel(r.loss, want), loss_tol);
-    CHECK(r.evals == want_evals);
+    /* PyTorch's own moved runs may take another count (at lr 1: 6 or 7 with ls25). */
+    snprintf(name, sizeof name, "%s/lr%g/iter%d/sensitivity_evals", mode, lr, iterations);
+    const float *evals_range = golden_tensor(&g, name, 2);
+    printf("  %s, lr %g, %d iterations: %d evaluations (torch %d, its runs %g to %g), loss %.6e "
+           "(torch %.6e), rel err %.2e (tolerance %.2e)\n",
+           mode, lr, iterations, r.evals, want_evals, evals_range[0], evals_range[1], r.loss, want,
+           rel(r.loss, want), loss_tol);
+    CHECK(want_evals >= evals_range[0] && want_evals <= evals_range[1]);
+    CHECK(r.evals >= evals_range[0] && r.evals <= evals_range[1]);
     CHECK(rows && r.loss < rows->data[0]); /* row 0: the start's total loss */
     CHECK(rel(r.loss, want) <= loss_tol);
     cls_image_free(&out);

@@ -24,7 +24,8 @@ that change (the search may run past the budget; the run stops after it). torch 
 release with the change (the script asserts it). Each at lr 1 (the default: the first step is
 about 1e-10 and the search chaotic, see below; 16 perturbed runs measure PyTorch's spread) and
 at lr 300 (the first step 300 times longer, a well-conditioned search). The short runs store
-no output image. The inputs also hold the content
+no output image, and the fewest and most evaluations of PyTorch's own runs (this one's and
+the moved ones', sensitivity_evals): at lr 1 a moved run may take one evaluation more. The inputs also hold the content
 shifted by (2, 5) pixels and the losses at that start (shifted_losses), where the content
 term is not 0. (Ten L-BFGS iterations from the shifted image, or from Gaussian noise, are
 chaotic whatever the images: sensitivity 1.6 to 6.) Each records the weighted losses of every evaluation
@@ -186,9 +187,11 @@ def sensitivity(features, content, style, start, optimizer_name, output, final_l
     """How far PyTorch's own float64 result moves: the largest mean absolute output change
     and relative final-loss change when the start is perturbed by +-PERTURBATION, or when
     the losses the optimiser sees carry a relative noise of LOSS_NOISE (float32 sums have
-    about that much): samples runs, half of each kind."""
+    about that much), and the fewest and most evaluations those runs took: samples runs,
+    half of each kind."""
     f64 = copy.deepcopy(features).double()
     worst_mad = worst_loss = 0.0
+    fewest = most = None
     for k in range(samples):
         rng = np.random.default_rng(k)
         moved_start = start.double()
@@ -202,7 +205,10 @@ def sensitivity(features, content, style, start, optimizer_name, output, final_l
         moved_loss = float(records["final"][0]) if optimizer_name == "lbfgs" else \
             float(records["evals"][-1, 0])
         worst_loss = max(worst_loss, abs(moved_loss - final_loss) / abs(final_loss))
-    return worst_mad, worst_loss
+        evals = len(records["evals"])
+        fewest = evals if fewest is None else min(fewest, evals)
+        most = evals if most is None else max(most, evals)
+    return worst_mad, worst_loss, (fewest, most)
 
 
 def main():
@@ -232,12 +238,18 @@ def main():
         named = dict(records)
         final = float(named["final"][0]) if optimizer_name == "lbfgs" else \
             float(named["evals"][-1, 0])
-        mad, loss = sensitivity(features, content, style, content, optimizer_name,
-                                named["output"], final, iterations, max_ls, lr,
-                                samples=SHORT_SAMPLES if prefix else 4)
+        mad, loss, (fewest, most) = sensitivity(features, content, style, content,
+                                                optimizer_name, named["output"], final,
+                                                iterations, max_ls, lr,
+                                                samples=SHORT_SAMPLES if prefix else 4)
+        evals = len(named["evals"])
+        fewest, most = min(fewest, evals), max(most, evals)
         print("%s %s: %d evaluations, final loss %.6e; PyTorch moves by %.4f (image) and "
-              "%.2e (loss)" % (file, prefix, len(named["evals"]), final, mad, loss))
+              "%.2e (loss), evaluations %d to %d" % (file, prefix, len(named["evals"]), final, mad,
+                                                     loss, fewest, most))
         records += [("sensitivity_mad", torch.tensor(mad)), ("sensitivity_loss", torch.tensor(loss))]
+        if prefix:  # the evaluation counts of PyTorch's own runs, this one's and the moved ones
+            records += [("sensitivity_evals", torch.tensor([fewest, most], dtype=torch.float64))]
         if prefix:  # the short runs are held to counts and losses; their images would be 200 KB
             records = [(name, value) for name, value in records if name != "output"]
         goldens.setdefault(file, []).extend((prefix + name, value) for name, value in records)
