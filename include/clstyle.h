@@ -238,8 +238,14 @@ cls_status cls_ctx_self_check(cls_ctx *ctx);
  * the style layers and their gradients), checks every candidate's results against a run
  * with the parameters in use before, and stores the winner in the cache directory
  * ($XDG_CACHE_HOME/clstyle/blas-KEY.txt, KEY a hash of the platform, device, driver and
- * CLBlast versions). Every later cls_ctx_create on that device applies it.
+ * CLBlast versions). Every later cls_ctx_create on that device applies it. Only GPUs need
+ * it: on other devices the Gram matrices run on clstyle's own kernels
+ * (cls_ctx_gram_uses_clblast).
  * ------------------------------------------------------------------------------------- */
+
+/* Whether the context's Gram matrices go through CLBlast (GPUs; $CLSTYLE_GRAM=clblast or
+ * =kernel forces either), which tuning can speed up. */
+bool cls_ctx_gram_uses_clblast(const cls_ctx *ctx);
 
 /* Passed to the progress callback after each candidate and at each stage. */
 typedef struct cls_tune_progress {

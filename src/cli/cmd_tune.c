@@ -21,7 +21,8 @@ static void print_usage(FILE *out)
           "switches between them) for the device, on the shapes of the Gram matrices of a\n"
           "style transfer at the given image sizes (256,512), checking every candidate's\n"
           "results, and stores the winner in $XDG_CACHE_HOME/clstyle (default\n"
-          "~/.cache/clstyle) for every later run on this device and driver.\n"
+          "~/.cache/clstyle) for every later run on this device and driver. Only GPUs\n"
+          "need it: on CPUs the Gram matrices run on clstyle's own kernels.\n"
           "  -d, --device SPEC      the device (see `clstyle devices`)\n"
           "      --time-budget S    seconds for the whole search (120)\n"
           "      --sizes N[,N...]   image sizes whose Gram shapes are tuned, 1 to 3 (256,512)\n"
@@ -159,6 +160,10 @@ int cls_cmd_tune(int argc, char **argv)
     if (t.common.verbosity >= 0)
         fprintf(stderr, "tuning CLBlast SGEMM on device %d: %s (%s, driver %s), budget %.0f s\n",
                 dev->index, dev->name, dev->platform, dev->driver_version, t.budget);
+    if (t.common.verbosity >= 0 && !cls_ctx_gram_uses_clblast(ctx))
+        fprintf(stderr, "note: on this device the Gram matrices run on clstyle's own kernels, not "
+                        "CLBlast, so style transfer does not use what this finds (only with "
+                        "CLSTYLE_GRAM=clblast)\n");
     cls_tune_params tp = cls_tune_params_default();
     tp.time_budget_s = t.budget;
     if (t.nsizes > 0) {

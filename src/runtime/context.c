@@ -171,6 +171,11 @@ const cls_device_info *cls_ctx_device(const cls_ctx *ctx)
     return &ctx->info;
 }
 
+bool cls_ctx_gram_uses_clblast(const cls_ctx *ctx)
+{
+    return !ctx->tunables.gram_kernel;
+}
+
 const cls_ctx_startup *cls_ctx_startup_stats(const cls_ctx *ctx)
 {
     return &ctx->startup;

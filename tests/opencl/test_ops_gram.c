@@ -111,11 +111,14 @@ static void chunk_cases(void)
     dev->tunables = saved;
 }
 
-/* Every case by clstyle's kernels (CPUs) and by CLBlast (GPUs), whichever the device has. */
+/* Every case by clstyle's kernels (CPUs) and by CLBlast (GPUs), whichever the device has;
+ * quick (valgrind): only the device's own. */
 static void each_implementation(void (*run)(void))
 {
     const bool saved = dev->tunables.gram_kernel;
     for (int kernel = 1; kernel >= 0; kernel--) {
+        if (check_quick() && kernel != saved)
+            continue;
         dev->tunables.gram_kernel = kernel;
         printf("  by %s\n", kernel ? "cl/gram.cl" : "CLBlast");
         run();
