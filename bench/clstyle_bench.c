@@ -259,15 +259,20 @@ int main(int argc, char **argv)
         return 1;
     }
     bench_out out = {.json = o.json};
+    /* What a reader of the figures must know: Gram matrices on CLBlast or clstyle's kernels,
+     * and whether a `clstyle tune` file gave CLBlast tuned parameters. */
+    const char *gram = cls_ctx_gram_uses_clblast(ctx) ? "clblast" : "kernel";
+    const int tuned = cls_ctx_startup_stats(ctx)->blas_tuned_kernels;
     if (!o.json) {
         printf("device: %s (%s, driver %s)\n", ctx->info.name, ctx->info.platform,
                ctx->info.driver_version);
+        printf("Gram matrices: %s; CLBlast kernels with tuned parameters: %d\n", gram, tuned);
     } else {
         printf("{\"device\": ");
         print_json_string(ctx->info.name);
         printf(", \"driver\": ");
         print_json_string(ctx->info.driver_version);
-        printf(", \"results\": [\n");
+        printf(", \"gram\": \"%s\", \"blas_tuned_kernels\": %d, \"results\": [\n", gram, tuned);
     }
     fflush(stdout);
     status = run_benchmarks(ctx, &c, &o, &out);

@@ -2,14 +2,17 @@
 # Compares clstyle (clstyle-bench) with PyTorch on this machine. Builds nothing.
 #
 #   bench/compare.sh [CLSTYLE_BENCH [MODEL]] [--sizes "256 512"] [--repeats N] [--warmup W]
-#                    [--eval-only] [--save DIR]
+#                    [--eval-only] [--transfer-iterations N] [--save DIR]
 #   bench/compare.sh --stylize [CLSTYLE_BENCH [MODEL]] [--sizes "512 1024"] [--repeats N]
 #                    [--warmup W] [--save DIR]
 #
 # Default (Gatys, against bench/peer/torch_gatys.py): one style transfer evaluation per
 # size, then op by op (every VGG-19 conv layer shape forward and backward-data, the Gram
 # products and losses, one evaluation, the L-BFGS optimiser's own work and a real L-BFGS
-# iteration) side by side. --eval-only: only the evaluations (faster).
+# iteration) side by side. --eval-only: only the evaluations (faster). --transfer-iterations:
+# the real L-BFGS run's iterations on both sides (24; its first line search takes several
+# evaluations and is left out, and with random weights the searches after it are chaotic:
+# with 8, one side's median iteration may hold 2 evaluations by chance).
 # --stylize (fast style, against bench/peer/torch_ffnet.py): seconds per image and images
 # per second of the TransformerNet forward pass (clstyle: the whole cls_ffnet_run call,
 # upload, forward, download) at each size (default "512 1024"), clstyle's device memory
@@ -33,6 +36,7 @@ stylize=0
 repeats=3
 warmup=1
 eval_only=0
+transfer_iterations=24
 save=
 positional=()
 while [ $# -gt 0 ]; do
@@ -41,9 +45,10 @@ while [ $# -gt 0 ]; do
     --repeats) repeats=$2; shift 2 ;;
     --warmup) warmup=$2; shift 2 ;;
     --eval-only) eval_only=1; shift ;;
+    --transfer-iterations) transfer_iterations=$2; shift 2 ;;
     --stylize) stylize=1; shift ;;
     --save) save=$2; shift 2 ;;
-    -h | --help) sed -n '2,26p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
     *) positional+=("$1"); shift ;;
     esac
 done
@@ -146,8 +151,10 @@ if [ "$stylize" = 1 ]; then
     exit 0
 fi
 
-cls_args=(--model "$model" --repeats "$repeats" --warmup "$warmup" --json)
-torch_args=(--model "$model" --repeats "$repeats" --warmup "$warmup" --json)
+cls_args=(--model "$model" --repeats "$repeats" --warmup "$warmup" --json
+          --transfer-iterations "$transfer_iterations")
+torch_args=(--model "$model" --repeats "$repeats" --warmup "$warmup" --json
+            --transfer-iterations "$transfer_iterations")
 for s in $sizes; do
     torch_args+=(--size "$s")
 done
@@ -171,7 +178,13 @@ python3 - "$tmp/clstyle.json" "$tmp/torch.json" <<'PY'
 import json, sys
 cls, ref = (json.load(open(p)) for p in sys.argv[1:3])
 theirs = {r["size"]: r for r in ref["results"] if r["op"] == "eval"}
-print("clstyle device: %s" % cls["device"])
+cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo")
+            if l.startswith("model name")), "unknown CPU")
+print("CPU: %s" % cpu)
+tuned = cls.get("blas_tuned_kernels")
+print("clstyle device: %s (driver %s); Gram matrices: %s; `clstyle tune` file: %s"
+      % (cls["device"], cls.get("driver", "?"), cls.get("gram", "?"),
+         "none" if not tuned else "applied to %d CLBlast kernels" % tuned))
 print("PyTorch device: %s" % ref["device"])
 print("%-9s %16s %16s %8s %16s" % ("size", "clstyle s/eval", "PyTorch s/eval",
                                     "ratio", "clstyle memory"))
