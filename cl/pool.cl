@@ -38,27 +38,39 @@ kernel void pool2x2_forward(global const float *in, global float *out, const int
     out[(size_t)plane * oh * ow + (size_t)oy * ow + ox] = value;
 }
 
-// Gathers, one work-item per input element, so no two work-items write the same place.
-// Global size: (w, h, n * c) over inputs.
+// One work-item per 2x2 window: it reads the window once and writes its four gradients (the
+// window's largest input gets the output's gradient, the others 0; a quarter each when
+// average). Work-items past the last window write the zero gradient of an odd last column
+// (ox == w / 2) or row (oy == h / 2). A work-item per input element, each reading its whole
+// window, took 2-3 times as long on PoCL.
+// Global size: ((w + 1) / 2, (h + 1) / 2, n * c).
 kernel void pool2x2_backward(global const float *in, global const float *grad_out,
                              global float *grad_in, const int h, const int w,
                              const int average)
 {
-    const int x = get_global_id(0), y = get_global_id(1), plane = get_global_id(2);
+    const int ox = get_global_id(0), oy = get_global_id(1), plane = get_global_id(2);
+    const int oh = h / 2, ow = w / 2, x = 2 * ox, y = 2 * oy;
     if (x >= w || y >= h)
         return;
-    const int oh = h / 2, ow = w / 2, ox = x / 2, oy = y / 2;
-    float g = 0.0f;
-    if (ox < ow && oy < oh) {
-        const float up = grad_out[(size_t)plane * oh * ow + (size_t)oy * ow + ox];
-        if (average) {
-            g = up * 0.25f;
-        } else {
-            global const float *p =
-                in + (size_t)plane * h * w + (size_t)(2 * oy) * w + 2 * ox;
-            const int mine = (y - 2 * oy) * 2 + (x - 2 * ox);
-            g = pool_argmax(p[0], p[1], p[w], p[w + 1]) == mine ? up : 0.0f;
-        }
+    global float *g = grad_in + (size_t)plane * h * w + (size_t)y * w + x;
+    if (ox == ow || oy == oh) { // the odd last column or row: no window covers it
+        g[0] = 0.0f;
+        if (ox < ow)
+            g[1] = 0.0f;
+        if (oy < oh)
+            g[w] = 0.0f;
+        return;
     }
-    grad_in[(size_t)plane * h * w + (size_t)y * w + x] = g;
+    const float up = grad_out[(size_t)plane * oh * ow + (size_t)oy * ow + ox];
+    if (average) {
+        const float q = up * 0.25f;
+        g[0] = g[1] = g[w] = g[w + 1] = q;
+        return;
+    }
+    global const float *p = in + (size_t)plane * h * w + (size_t)y * w + x;
+    const int k = pool_argmax(p[0], p[1], p[w], p[w + 1]);
+    g[0] = k == 0 ? up : 0.0f;
+    g[1] = k == 1 ? up : 0.0f;
+    g[w] = k == 2 ? up : 0.0f;
+    g[w + 1] = k == 3 ? up : 0.0f;
 }

@@ -38,6 +38,7 @@ cls_status cls_pool_backward(cls_ctx *ctx, cls_pool_kind kind, cls_shape in, cl_
     const cl_int h = in.h, w = in.w, average = kind == CLS_POOL_AVG;
     const cls_arg args[] = {CLS_ARG(input), CLS_ARG(grad_output), CLS_ARG(grad_input),
                             CLS_ARG(h),     CLS_ARG(w),           CLS_ARG(average)};
-    const size_t global[3] = {(size_t)in.w, (size_t)in.h, (size_t)in.n * (size_t)in.c};
+    const size_t global[3] = {((size_t)in.w + 1) / 2, ((size_t)in.h + 1) / 2,
+                              (size_t)in.n * (size_t)in.c};
     return cls_launch(ctx, "pool2x2_backward", args, 6, 3, global, NULL);
 }
