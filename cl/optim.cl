@@ -48,3 +48,43 @@ kernel void dot_partials_block(global const float *a, global const float *b, con
         s = fma(a[i], b[i], s);
     partial[g] = s;
 }
+
+// y = a * x + y, and partial[g] the dot product of z with the new y over the elements of
+// dot_partials: the update and the next dot product of the L-BFGS two-loop recursion in
+// one pass over y (its dots are dot_partials' exactly; the update is a * x + y, contracted to
+// a fused multiply-add where the device has one).
+kernel void axpy_dot_partials(global float *y, global const float *x, const float a,
+                              global const float *z, const uint n, global float *partial)
+{
+    const uint g = get_global_id(0), stride = get_global_size(0);
+    float s = 0.0f;
+    for (uint i = g; i < n; i += stride) {
+        const float yi = a * x[i] + y[i];
+        y[i] = yi;
+        s = fma(z[i], yi, s);
+    }
+    partial[g] = s;
+}
+
+// The same over the blocks of dot_partials_block.
+kernel void axpy_dot_partials_block(global float *y, global const float *x, const float a,
+                                    global const float *z, const uint n, const uint block,
+                                    global float *partial)
+{
+    const uint g = get_global_id(0);
+    const uint start = g * block, end = min(n, start + block);
+    float8 s8 = 0.0f;
+    uint i = start;
+    for (; i + 8 <= end; i += 8) {
+        const float8 yv = a * vload8(0, x + i) + vload8(0, y + i);
+        vstore8(yv, 0, y + i);
+        s8 = fma(vload8(0, z + i), yv, s8);
+    }
+    float s = s8.s0 + s8.s1 + s8.s2 + s8.s3 + s8.s4 + s8.s5 + s8.s6 + s8.s7;
+    for (; i < end; i++) {
+        const float yi = a * x[i] + y[i];
+        y[i] = yi;
+        s = fma(z[i], yi, s);
+    }
+    partial[g] = s;
+}

@@ -411,34 +411,50 @@ fail:
     return status;
 }
 
-/* d = -H g with the history (two-loop recursion). */
+/* d = -H g with the history (two-loop recursion). Each update of d and the dot product
+ * that follows it run as one pass (cls_vec_axpy_dot): a history vector uploaded from the
+ * host goes to its own staging buffer (dirs to y, steps to s), so both are there at once. */
 static cls_status direction(cls_lbfgs *o, double h_diag)
 {
     cls_status status = CLS_OK;
     cls_ctx *ctx = o->v.ctx;
-    const int m = o->p.history_size;
+    const int m = o->p.history_size, newest = o->count - 1;
+    cl_mem step, dir;
+    double dot = 0.0;
     CLS_TRY(cls_vec_copy(&o->v, o->g, o->d));
     CLS_TRY(cls_scale(ctx, o->v.n, -1.0f, o->d));
-    for (int i = o->count - 1; i >= 0; i--) {
+    /* Newest to oldest: al_i = ro_i s_i . d, then d -= al_i y_i (with s_{i-1} . d). */
+    if (o->count > 0) {
+        CLS_TRY(history_on_device(o, history_at(o, o->steps, newest), o->s, &step));
+        CLS_TRY(cls_vec_dot(&o->v, step, o->d, &dot));
+    }
+    for (int i = newest; i >= 0; i--) {
         const int slot = (o->first + i) % m;
-        double sq = 0.0;
-        cl_mem step, dir;
-        CLS_TRY(history_on_device(o, history_at(o, o->steps, i), o->s, &step));
-        CLS_TRY(cls_vec_dot(&o->v, step, o->d, &sq));
-        o->al[slot] = sq * o->ro[slot];
+        o->al[slot] = dot * o->ro[slot];
         CLS_TRY(history_on_device(o, history_at(o, o->dirs, i), o->y, &dir));
-        CLS_TRY(cls_axpy(ctx, o->v.n, (float)-o->al[slot], dir, o->d));
+        if (i == 0) {
+            CLS_TRY(cls_axpy(ctx, o->v.n, (float)-o->al[slot], dir, o->d));
+            break;
+        }
+        CLS_TRY(history_on_device(o, history_at(o, o->steps, i - 1), o->s, &step));
+        CLS_TRY(cls_vec_axpy_dot(&o->v, (float)-o->al[slot], dir, o->d, step, &dot));
     }
     CLS_TRY(cls_scale(ctx, o->v.n, (float)h_diag, o->d));
-    for (int i = 0; i < o->count; i++) {
+    /* Oldest to newest: be_i = ro_i y_i . d, then d += (al_i - be_i) s_i (with y_{i+1} . d). */
+    if (o->count > 0) {
+        CLS_TRY(history_on_device(o, history_at(o, o->dirs, 0), o->y, &dir));
+        CLS_TRY(cls_vec_dot(&o->v, dir, o->d, &dot));
+    }
+    for (int i = 0; i <= newest; i++) {
         const int slot = (o->first + i) % m;
-        double yr = 0.0;
-        cl_mem step, dir;
-        CLS_TRY(history_on_device(o, history_at(o, o->dirs, i), o->y, &dir));
-        CLS_TRY(cls_vec_dot(&o->v, dir, o->d, &yr));
-        const double be = yr * o->ro[slot];
+        const float coef = (float)(o->al[slot] - dot * o->ro[slot]);
         CLS_TRY(history_on_device(o, history_at(o, o->steps, i), o->s, &step));
-        CLS_TRY(cls_axpy(ctx, o->v.n, (float)(o->al[slot] - be), step, o->d));
+        if (i == newest) {
+            CLS_TRY(cls_axpy(ctx, o->v.n, coef, step, o->d));
+            break;
+        }
+        CLS_TRY(history_on_device(o, history_at(o, o->dirs, i + 1), o->y, &dir));
+        CLS_TRY(cls_vec_axpy_dot(&o->v, coef, step, o->d, dir, &dot));
     }
 fail:
     return status;

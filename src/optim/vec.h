@@ -27,6 +27,9 @@ void cls_vec_space_release(cls_vec_space *v);
 
 cls_status cls_vec_alloc(cls_vec_space *v, const char *what, cl_mem *out);
 cls_status cls_vec_dot(cls_vec_space *v, cl_mem a, cl_mem b, double *out);
+/* y += a x, then *out = z . y (the new y) as cls_vec_dot computes it: one pass over y. */
+cls_status cls_vec_axpy_dot(cls_vec_space *v, float a, cl_mem x, cl_mem y, cl_mem z,
+                            double *out);
 cls_status cls_vec_asum(cls_vec_space *v, cl_mem a, double *out); /* sum |a_i| */
 /* sum |a_i| over the first count elements of a (a vector of any length). */
 cls_status cls_vec_asum_count(cls_vec_space *v, size_t count, cl_mem a, double *out);

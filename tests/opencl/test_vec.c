@@ -1,6 +1,7 @@
 /* The optimisers' vector reductions against double-precision sums on the host: dot products
  * through both read patterns of the dot_partials kernels (contiguous blocks, CPUs; strided,
- * GPUs) on lengths around the block and work-item counts, plus asum and absmax. With one
+ * GPUs) on lengths around the block and work-item counts, the update-and-dot of the L-BFGS
+ * two-loop recursion through both, plus asum and absmax. With one
  * strided work-item, lengths past 65535 need more work-items on rusticl, whose llvmpipe stops
  * a work-item's loops after 65535 iterations (found by this test there). */
 #include "check.h"
@@ -9,7 +10,8 @@
 
 #include <math.h>
 
-static const size_t lengths[] = {1, 7, 8, 9, 1023, 1024, 1025, 16383, 16385, 65535, 65536, 65537, 196608, 786433};
+static const size_t lengths[] = {1,     7,     8,     9,     1023,  1024,   1025,
+                                 16383, 16385, 65535, 65536, 65537, 196608, 786433};
 
 static void check_dot(size_t n, ref_rng *rng, const char *pattern)
 {
@@ -32,6 +34,32 @@ static void check_dot(size_t n, ref_rng *rng, const char *pattern)
     cls_vec_space_release(&v);
 }
 
+/* y += a x, then z . y: the new y to a float's rounding, the dot against a double sum. */
+static void check_axpy_dot(size_t n, ref_rng *rng, const char *pattern)
+{
+    const float *x = host_random(rng, n, -1.0f, 1.0f), *y = host_random(rng, n, -1.0f, 1.0f);
+    const float *z = host_random(rng, n, -1.0f, 1.0f), a = -0.75f;
+    float *want_y = host_zeros(n);
+    double want = 0.0, scale = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        want_y[i] = (float)((double)a * x[i] + y[i]);
+        want += (double)z[i] * want_y[i];
+        scale += fabs((double)z[i] * want_y[i]);
+    }
+    cls_vec_space v;
+    CHECK_STATUS(cls_vec_space_init(&v, dev, n), CLS_OK);
+    cl_mem d_y = dev_upload(y, n);
+    double got = NAN;
+    CHECK_STATUS(cls_vec_axpy_dot(&v, a, dev_upload(x, n), d_y, dev_upload(z, n), &got), CLS_OK);
+    CHECK(dev_expect_close(d_y, want_y, n, 1e-6, "axpy_dot %s n=%zu: y", pattern, n));
+    const double tol = 1e-6 * scale + 1e-30;
+    if (!(fabs(got - want) <= tol))
+        printf("  axpy_dot %s n=%zu: got %.9g, want %.9g (tolerance %.3g)\n", pattern, n, got, want,
+               tol);
+    CHECK(fabs(got - want) <= tol);
+    cls_vec_space_release(&v);
+}
+
 /* Every length with dot_block set to block (0: the strided pattern) and each dot_items. */
 static void dot_sweep(unsigned seed, int block, const int *items, size_t item_count)
 {
@@ -40,8 +68,10 @@ static void dot_sweep(unsigned seed, int block, const int *items, size_t item_co
     dev->tunables.dot_block = block;
     for (size_t k = 0; k < item_count; k++) {
         dev->tunables.dot_items = items[k];
-        for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++)
+        for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
             check_dot(lengths[i], &rng, block ? "block" : "strided");
+            check_axpy_dot(lengths[i], &rng, block ? "block" : "strided");
+        }
     }
     dev->tunables = saved;
 }
