@@ -39,6 +39,34 @@ sqdiff_partial(global const float *x, global const float *target, const uint n,
         partial[get_group_id(0)] = sum;
 }
 
+// The same for CPUs: work-item g takes the contiguous elements g * block .. (block a
+// multiple of 8), float8 at a time, into partial[g]. The grid-stride loop above is what GPUs
+// read fastest, but PoCL does not vectorise it: the content loss of a 512x512 run took 18 ms
+// there against PyTorch's 2.
+kernel void sqdiff_partial_block(global const float *x, global const float *target, const uint n,
+                                 const uint block, global float *grad, const float grad_coef,
+                                 global float *partial)
+{
+    const uint g = get_global_id(0);
+    const uint start = g * block, end = min(n, start + block);
+    float8 s8 = 0.0f;
+    uint i = start;
+    for (; i + 8 <= end; i += 8) {
+        const float8 d = vload8(0, x + i) - vload8(0, target + i);
+        s8 += d * d;
+        if (grad)
+            vstore8(vload8(0, grad + i) + grad_coef * d, 0, grad + i);
+    }
+    float sum = (s8.s0 + s8.s1) + (s8.s2 + s8.s3) + (s8.s4 + s8.s5) + (s8.s6 + s8.s7);
+    for (; i < end; i++) {
+        const float d = x[i] - target[i];
+        sum += d * d;
+        if (grad)
+            grad[i] += grad_coef * d;
+    }
+    partial[g] = sum;
+}
+
 // Total variation of planes of h x w: the sum over horizontal and vertical neighbour
 // differences d of |d| (squared = 0) or d^2 (squared = 1); grad += weight * its gradient,
 // with sign(0) = 0 for the absolute value.

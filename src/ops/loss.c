@@ -35,6 +35,20 @@ static cls_status check_reduction(size_t count, int index, const char *op)
     return CLS_OK;
 }
 
+/* sqdiff_partial_block: as many partial sums as the work-group pattern would take, each over
+ * a contiguous block (a multiple of 8 elements), a work-group each. */
+static cls_status sqdiff_blocks(cls_ctx *ctx, size_t count, cl_mem x, cl_mem target,
+                                float grad_coef, cl_mem grad, cl_mem partial, size_t *items)
+{
+    const size_t parts = partial_groups(ctx, count);
+    const size_t block = ((count + parts - 1) / parts + 7) / 8 * 8, one = 1;
+    *items = (count + block - 1) / block;
+    const cl_uint n = (cl_uint)count, block_arg = (cl_uint)block;
+    const cls_arg args[] = {CLS_ARG(x),    CLS_ARG(target),    CLS_ARG(n),      CLS_ARG(block_arg),
+                            CLS_ARG(grad), CLS_ARG(grad_coef), CLS_ARG(partial)};
+    return cls_launch(ctx, "sqdiff_partial_block", args, 7, 1, items, &one);
+}
+
 cls_status cls_loss_sqdiff(cls_ctx *ctx, size_t count, cl_mem x, cl_mem target, float value_scale,
                            float grad_coef, cl_mem grad, cl_mem result, int index)
 {
@@ -42,6 +56,12 @@ cls_status cls_loss_sqdiff(cls_ctx *ctx, size_t count, cl_mem x, cl_mem target, 
     cl_mem partial;
     CLS_TRY(check_reduction(count, index, "sqdiff loss"));
     CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_REDUCE, MAX_PARTIALS * sizeof(float), &partial));
+    if (ctx->tunables.reduce_blocked) {
+        size_t items;
+        CLS_TRY(sqdiff_blocks(ctx, count, x, target, grad_coef, grad, partial, &items));
+        CLS_TRY(finish(ctx, partial, items, value_scale, result, index));
+        return CLS_OK;
+    }
     const size_t groups = partial_groups(ctx, count);
     const size_t group = (size_t)ctx->tunables.reduce_group, global = groups * group;
     const cl_uint n = (cl_uint)count;

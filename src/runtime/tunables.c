@@ -12,6 +12,7 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
     cls_tunables t = {
         .conv_cout_tile = 8,
         .reduce_group = 64,
+        .reduce_blocked = !(device && device->type == CLS_DEVICE_GPU),
         .wino_gemm_rows = 16,
         /* PoCL's own choice for the transforms (up to 4096 work-items a group) overflows
          * its stack with their float8 arrays; 8 is as fast as 1 to 32 measured. */

@@ -15,8 +15,9 @@
 enum { CLS_MAX_ITEM_ITERATIONS = 32768 };
 
 typedef struct cls_tunables {
-    int conv_cout_tile; /* output channels per work-item in conv3x3_forward */
-    int reduce_group;   /* work-group size of the loss reductions (a power of two) */
+    int conv_cout_tile;  /* output channels per work-item in conv3x3_forward */
+    int reduce_group;    /* work-group size of the loss reductions (a power of two) */
+    bool reduce_blocked; /* the squared-difference losses read contiguous blocks (CPUs) */
 
     /* Winograd F(4x4, 3x3) convolution (cl/winograd.cl, ops/conv_winograd.c). */
     int wino_gemm_rows;        /* rows of the channel-mixing product per work-item */

@@ -1,4 +1,5 @@
-/* The losses on the device against the reference: content MSE, style squared error and
+/* The losses on the device against the reference: content MSE, style squared error (both
+ * read patterns of the squared differences: contiguous blocks and grid stride) and
  * total variation (absolute and squared). Each case checks the value in the result buffer
  * at a non-zero index (its neighbours untouched), the gradient added with weight != 1 to a
  * buffer that already holds values, the value with no gradient buffer, and that a second
@@ -154,6 +155,20 @@ static void style_sqerr(void)
     }
 }
 
+/* The squared-difference losses through both read patterns: contiguous blocks (CPUs) and the
+ * work-groups' grid stride (GPUs). */
+static void sqdiff_both_patterns(void)
+{
+    const cls_tunables saved = dev->tunables;
+    for (int blocked = 1; blocked >= 0; blocked--) {
+        dev->tunables.reduce_blocked = blocked;
+        printf("  %s\n", blocked ? "contiguous blocks" : "grid stride");
+        content_mse();
+        style_sqerr();
+    }
+    dev->tunables = saved;
+}
+
 static void total_variation(void)
 {
     ref_rng rng = ref_rng_make(503);
@@ -222,8 +237,7 @@ int main(int argc, char **argv)
 {
     if (!dev_open(argc, argv))
         return 1;
-    RUN_CASE(content_mse);
-    RUN_CASE(style_sqerr);
+    RUN_CASE(sqdiff_both_patterns);
     RUN_CASE(total_variation);
     RUN_CASE(golden);
     RUN_CASE(size_errors);

@@ -41,8 +41,9 @@ optimiser sees carry a relative noise of 1e-6, for every image pair tried (seeds
 and by 0.04 to 2.9 when the start image moves by +-1e-4. So no independent float32
 implementation can be held to the same image; each case stores how far PyTorch itself moves
 (sensitivity_mad, sensitivity_loss: the largest mean absolute image difference and relative
-final-loss difference over two start perturbations and two loss-noise runs), and the C test
-holds clstyle to that envelope. Adam at lr 1 is well-conditioned (sensitivity 0.01) and is
+final-loss difference over eight start perturbations and eight loss-noise runs), and the C
+test holds clstyle to that envelope (to twice it where the case is chaotic: a maximum over 16
+samples is itself a sample). Adam at lr 1 is well-conditioned (sensitivity 0.01) and is
 held to the issue's tolerances; at lr 10 its first step is 10 * sign(gradient) and it moves
 by 0.6 to 6.8 as well.
 """
@@ -72,7 +73,7 @@ IMAGE_SEED = 79
 PERTURBATION = 1e-4
 LOSS_NOISE = 1e-6
 SHORT_LRS = (1.0, 300.0)  # the default first step (t = lr / sum|g|) and one 300 times longer
-SHORT_SAMPLES = 16  # perturbed runs behind each short run's sensitivity
+SAMPLES = 16  # perturbed runs behind each case's sensitivity (4 gave too low a maximum)
 
 
 def smooth_image(rng, height, width):
@@ -241,7 +242,7 @@ def main():
         mad, loss, (fewest, most) = sensitivity(features, content, style, content,
                                                 optimizer_name, named["output"], final,
                                                 iterations, max_ls, lr,
-                                                samples=SHORT_SAMPLES if prefix else 4)
+                                                samples=SAMPLES)
         evals = len(named["evals"])
         fewest, most = min(fewest, evals), max(most, evals)
         print("%s %s: %d evaluations, final loss %.6e; PyTorch moves by %.4f (image) and "
