@@ -9,9 +9,19 @@ static size_t min_size(size_t a, size_t b)
     return a < b ? a : b;
 }
 
+static size_t max_size(size_t a, size_t b)
+{
+    return a > b ? a : b;
+}
+
+static size_t div_up(size_t n, size_t d)
+{
+    return (n + d - 1) / d;
+}
+
 static size_t round_up(size_t n, size_t multiple)
 {
-    return (n + multiple - 1) / multiple * multiple;
+    return div_up(n, multiple) * multiple;
 }
 
 /* Slices of the columns, and partial matrices in scratch, of the forward pass. */
@@ -31,24 +41,20 @@ static gram_split split_for(const cls_ctx *ctx, size_t c, size_t hw)
     /* Slices a multiple of the vector width, and no longer than one work-item may loop. */
     const size_t vec = (size_t)t->gram_vec, max_cols = vec * CLS_MAX_ITEM_ITERATIONS;
     for (;;) {
-        cols = (hw + parts - 1) / parts;
-        cols = (cols + vec - 1) / vec * vec;
+        cols = round_up(div_up(hw, parts), vec);
         if (cols <= max_cols)
             break;
         parts *= 2;
     }
-    return (gram_split){(hw + cols - 1) / cols, cols};
+    return (gram_split){div_up(hw, cols), cols};
 }
 
 /* Columns of F that one gram_pack launch packs: the pack budget's worth, in 16-column blocks,
  * at most all of them. */
 static size_t pack_cols(const cls_ctx *ctx, size_t c, size_t hw)
 {
-    const size_t per_block = c * 16 * sizeof(float);
-    size_t blocks = ctx->tunables.gram_pack_bytes / per_block;
-    blocks = blocks < 1 ? 1 : blocks;
-    const size_t all = (hw + 15) / 16;
-    return 16 * (blocks < all ? blocks : all);
+    const size_t fit = ctx->tunables.gram_pack_bytes / (c * 16 * sizeof(float));
+    return 16 * min_size(max_size(fit, 1), div_up(hw, 16));
 }
 
 size_t cls_gram_scratch_bytes(const cls_ctx *ctx, cls_shape f)
@@ -58,8 +64,7 @@ size_t cls_gram_scratch_bytes(const cls_ctx *ctx, cls_shape f)
     if (!ctx->tunables.gram_kernel)
         return split.parts > 1 ? split.parts * c * c * sizeof(float) : 0;
     const size_t partials = split.parts * c * c * sizeof(float);
-    const size_t packed = c * pack_cols(ctx, c, hw) * sizeof(float);
-    return partials > packed ? partials : packed;
+    return max_size(partials, c * pack_cols(ctx, c, hw) * sizeof(float));
 }
 
 /* gram = scale * F F^T by cl/gram.cl: the upper blocks of each slice, then their sum,
@@ -77,8 +82,7 @@ static cls_status gram_kernel(cls_ctx *ctx, size_t c, size_t hw, gram_split spli
                  parts = (cl_int)split.parts;
     const cls_arg upper_args[] = {CLS_ARG(features), CLS_ARG(offset_arg), CLS_ARG(c_arg),
                                   CLS_ARG(hw_arg),   CLS_ARG(cols),       CLS_ARG(partial)};
-    const size_t blocks_j = (c + t->gram_rows_j - 1) / t->gram_rows_j;
-    const size_t blocks_i = (c + t->gram_rows_i - 1) / t->gram_rows_i;
+    const size_t blocks_j = div_up(c, t->gram_rows_j), blocks_i = div_up(c, t->gram_rows_i);
     /* A work-group is one row of blocks of one slice (its rows stay in cache across the
      * column blocks), or for many channels a tile of blocks (runtime/tunables.c). */
     const bool tile = c >= (size_t)t->gram_tile_min_channels;
@@ -188,11 +192,10 @@ static cls_status grad_kernel(cls_ctx *ctx, size_t c, size_t hw, cl_mem sym, cl_
     CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WORK_A, c * chunk * sizeof(float), &packed));
     const cl_uint offset_arg = (cl_uint)offset;
     const cl_int c_arg = (cl_int)c, hw_arg = (cl_int)hw, acc = accumulate;
-    const size_t rows = (size_t)ctx->tunables.gram_grad_rows;
-    const size_t row_blocks = (c + rows - 1) / rows;
+    const size_t row_blocks = div_up(c, ctx->tunables.gram_grad_rows);
     for (size_t p0 = 0; p0 < hw; p0 += chunk) {
         const cl_int p0_arg = (cl_int)p0;
-        const size_t cols = hw - p0 < chunk ? hw - p0 : chunk, blocks = (cols + 15) / 16;
+        const size_t blocks = div_up(min_size(hw - p0, chunk), 16);
         const cls_arg pack_args[] = {CLS_ARG(features), CLS_ARG(offset_arg), CLS_ARG(c_arg),
                                      CLS_ARG(hw_arg),   CLS_ARG(p0_arg),     CLS_ARG(packed)};
         const size_t pack_global[2] = {blocks, c};
