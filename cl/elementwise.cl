@@ -22,6 +22,21 @@ kernel void add_channel_values(global float *x, const float4 values, const uint 
     x[i] += v;
 }
 
+// out[.][c][.][.] = x[.][c][.][.] * scale[c] + shift[c] for up to four channels: an RGB
+// batch normalised as a network was trained (x / 255 - mean) / std, and its gradient back.
+kernel void scale_shift_channels(global const float *x, global float *out, const float4 scale,
+                                 const float4 shift, const uint channels, const uint plane,
+                                 const uint n)
+{
+    const uint i = get_global_id(0);
+    if (i >= n)
+        return;
+    const uint c = (i / plane) % channels;
+    const float a = c == 0 ? scale.x : c == 1 ? scale.y : c == 2 ? scale.z : scale.w;
+    const float b = c == 0 ? shift.x : c == 1 ? shift.y : c == 2 ? shift.z : shift.w;
+    out[i] = x[i] * a + b;
+}
+
 // out[i] = x[i] * mask[i % plane], or out[i] += that when accumulate: a weight per pixel
 // over every channel plane (the guided Gram matrices and masked content loss).
 kernel void mask_planes(global const float *x, global const float *mask, const uint plane,

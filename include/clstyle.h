@@ -659,6 +659,79 @@ cls_status cls_ffnet_plan_bytes(const cls_ffnet *net, int width, int height, siz
  * buffers of the last size are kept for the next call of that size. */
 cls_status cls_ffnet_run(cls_ffnet *net, const cls_image *input, cls_image *output);
 
+/* Writes the network's weights as a safetensors file holding exactly TransformerNet's
+ * state_dict with pytorch/examples' key names (float32), so PyTorch loads it with
+ * TransformerNet().load_state_dict(safetensors.torch.load_file(path)) and cls_ffnet_load
+ * reads it. The file is replaced atomically: on failure (a full disk, say) the previous file
+ * at path is left as it was. */
+cls_status cls_ffnet_save(cls_ffnet *net, const char *path);
+
+/* A network with PyTorch's default initialisation of TransformerNet's layers (convolution
+ * weights and biases uniform in +-1 / sqrt(fan_in), instance norms' weights 1 and biases 0),
+ * drawn from seed: the start of a training run without --init. */
+cls_status cls_ffnet_create_random(cls_ctx *ctx, uint64_t seed, cls_ffnet **out);
+
+/* ---------------------------------------------------------------------------------------
+ * Training a transformer network as pytorch/examples fast_neural_style `neural_style.py
+ * train` does, on any OpenCL device: VGG-16 (torchvision's weights) as the loss network on
+ * inputs normalised as torchvision expects, content loss at relu2_2, style loss of Gram
+ * matrices (F F^T / (C H W) per image) at relu1_2, relu2_2, relu3_3 and relu4_3, Adam on
+ * every weight. The network's output is not clamped during training.
+ *
+ *     cls_trainer *tr = NULL;
+ *     cls_train_params tp = cls_train_params_default();
+ *     st = cls_trainer_create(vgg16, net, &style, &tp, &tr);
+ *     for (each batch of n <= tp.batch_size images, [n][3][S][S] floats 0..255)
+ *         st = cls_trainer_step(tr, batch, n, &losses);
+ *     st = cls_ffnet_save(net, "style.safetensors");
+ *     cls_trainer_destroy(tr);
+ * ------------------------------------------------------------------------------------- */
+
+typedef struct cls_train_params {
+    int batch_size;        /* images per step; default 4 */
+    int image_size;        /* S: every training image is S x S (a multiple of 4); 256 */
+    double content_weight; /* times the mean squared relu2_2 difference; 1e5 */
+    double style_weight;   /* times the sum over the taps of mean squared Gram differences; 1e10 */
+    double tv_weight;      /* times the sum of squared neighbour differences of the output; 0 */
+    double learning_rate;  /* Adam's (betas 0.9, 0.999, eps 1e-8); 1e-3 */
+} cls_train_params;
+
+cls_train_params cls_train_params_default(void);
+
+/* The weighted losses of one step, evaluated before its update. */
+typedef struct cls_train_losses {
+    double content, style, tv, total;
+} cls_train_losses;
+
+typedef struct cls_trainer cls_trainer;
+
+/* Plans a trainer of net (whose weights it changes in place) with the loss network vgg16 (a
+ * VGG-16 model on the same context) and the style image at the size it is used. The Adam
+ * state starts fresh (step 0). CLS_ERR_WEIGHTS_MISMATCH when vgg16 is not VGG-16;
+ * CLS_ERR_SHAPE when the style image or the training size is too small for the loss
+ * network; CLS_ERR_OUT_OF_DEVICE_MEMORY saying how much a step needs. */
+cls_status cls_trainer_create(cls_model *vgg16, cls_ffnet *net, const cls_image *style,
+                              const cls_train_params *params, cls_trainer **out);
+void cls_trainer_destroy(cls_trainer *trainer); /* NULL is a no-op */
+
+/* The device memory a trainer of these parameters would take (its buffers and gradients,
+ * both networks' activations and the Adam state, not the weights), without allocating. */
+cls_status cls_trainer_plan_bytes(const cls_model *vgg16, const cls_ffnet *net,
+                                  const cls_train_params *params, size_t *bytes);
+
+/* The device memory the trainer holds, the same accounting. */
+size_t cls_trainer_device_bytes(const cls_trainer *trainer);
+
+/* One step on count (1 .. batch_size) images, images[count][3][S][S] planar RGB floats in
+ * 0..255: the losses (before the update) into *losses, then one Adam update of every weight.
+ * When a loss is not finite the weights are left as they were and CLS_ERR_NOT_FINITE says at
+ * which step. */
+cls_status cls_trainer_step(cls_trainer *trainer, const float *images, int count,
+                            cls_train_losses *losses);
+
+/* Steps taken so far. */
+long cls_trainer_steps(const cls_trainer *trainer);
+
 #ifdef __cplusplus
 }
 #endif

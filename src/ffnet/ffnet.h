@@ -61,15 +61,20 @@ struct cls_ffnet {
  * allowed and ignored). On failure *w is left for the caller to close (may be NULL). */
 cls_status cls_ffnet_open_checked(const char *path, cls_weights **w);
 
-/* The shapes and algorithms of every layer for an image of width x height (multiples of
+/* The shapes and algorithms of every layer for batch images of width x height (multiples of
  * CLS_FFNET_SIZE_MULTIPLE, at least CLS_FFNET_MIN_SIDE) into steps[layer_count], and the
  * sizes of the buffers a run at that size needs. */
-cls_status cls_ffnet_plan_steps(const cls_ffnet *net, int width, int height, cls_ffnet_step *steps,
-                                cls_ffnet_sizes *sizes);
+cls_status cls_ffnet_plan_steps(const cls_ffnet *net, int batch, int width, int height,
+                                cls_ffnet_step *steps, cls_ffnet_sizes *sizes);
 
 /* The device bytes of everything in sizes. */
 size_t cls_ffnet_sizes_bytes(const cls_ffnet_sizes *sizes);
 
 void cls_ffnet_plan_release(cls_ffnet_plan *plan);
+
+/* Layer i's convolution as step s plans it, from its padded input (a 3x3 stride-1 layer
+ * writes a 1-pixel border around its output; see cls_ffnet_step). */
+cls_status cls_ffnet_convolve(cls_ffnet *net, size_t i, const cls_ffnet_step *s, cl_mem input,
+                              cl_mem output);
 
 #endif

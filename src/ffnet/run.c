@@ -37,11 +37,11 @@ fail:
     return status;
 }
 
-cls_status cls_ffnet_plan_steps(const cls_ffnet *net, int width, int height, cls_ffnet_step *steps,
-                                cls_ffnet_sizes *sizes)
+cls_status cls_ffnet_plan_steps(const cls_ffnet *net, int batch, int width, int height,
+                                cls_ffnet_step *steps, cls_ffnet_sizes *sizes)
 {
     cls_status status = CLS_OK;
-    cls_shape in = {1, 3, height, width};
+    cls_shape in = {batch, 3, height, width};
     *sizes = (cls_ffnet_sizes){.image = cls_shape_count(in)};
     for (size_t i = 0; i < net->layer_count; i++) {
         const cls_ffnet_layer *l = &net->layers[i];
@@ -106,7 +106,7 @@ cls_status cls_ffnet_plan_bytes(const cls_ffnet *net, int width, int height, siz
     cls_ffnet_sizes sizes;
     if (!steps)
         return cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "allocating a transformer plan");
-    status = cls_ffnet_plan_steps(net, round_up(width, CLS_FFNET_SIZE_MULTIPLE),
+    status = cls_ffnet_plan_steps(net, 1, round_up(width, CLS_FFNET_SIZE_MULTIPLE),
                                   round_up(height, CLS_FFNET_SIZE_MULTIPLE), steps, &sizes);
     if (status == CLS_OK)
         *bytes = cls_ffnet_sizes_bytes(&sizes);
@@ -132,7 +132,7 @@ static cls_status plan_for(cls_ffnet *net, int width, int height)
     p->steps = calloc(net->layer_count, sizeof *p->steps);
     CLS_CHECK_ALLOC(p->steps, "a transformer plan");
     cls_ffnet_sizes sizes;
-    CLS_TRY(cls_ffnet_plan_steps(net, p->width4, p->height4, p->steps, &sizes));
+    CLS_TRY(cls_ffnet_plan_steps(net, 1, p->width4, p->height4, p->steps, &sizes));
     p->host = malloc(sizes.image * sizeof *p->host);
     CLS_CHECK_ALLOC(p->host, "an image staging buffer");
     CLS_TRY(buffer(net, sizes.image, "the image", &p->image));
@@ -197,10 +197,10 @@ static void from_planes(const float *planes, int w4, int h4, cls_image *out)
             }
 }
 
-static cls_status convolve(cls_ffnet *net, size_t i, cl_mem input, cl_mem output)
+cls_status cls_ffnet_convolve(cls_ffnet *net, size_t i, const cls_ffnet_step *s, cl_mem input,
+                              cl_mem output)
 {
     const cls_ffnet_layer *l = &net->layers[i];
-    const cls_ffnet_step *s = &net->plan.steps[i];
     const cls_ffnet_params *p = &net->params[i];
     if (!s->same3x3)
         return cls_conv_kxk_forward(net->ctx, s->padded, l->cout, l->kernel, l->stride, input,
@@ -235,11 +235,11 @@ static cls_status forward(cls_ffnet *net)
             residual = x;
         CLS_TRY(cls_pad_reflect(net->ctx, s->in, l->upsample, l->kernel / 2, x, p->padded));
         if (!l->norm) { /* the last layer: straight into the image */
-            CLS_TRY(convolve(net, i, p->padded, p->image));
+            CLS_TRY(cls_ffnet_convolve(net, i, s, p->padded, p->image));
             x = p->image;
             continue;
         }
-        CLS_TRY(convolve(net, i, p->padded, p->conv));
+        CLS_TRY(cls_ffnet_convolve(net, i, s, p->padded, p->conv));
         const bool add = l->residual == CLS_FFNET_RESIDUAL_ADD;
         cls_instance_norm_args norm = {
             .shape = s->out,

@@ -20,14 +20,20 @@ struct cls_net {
     cl_mem grad[2];      /* ping-pong gradients, each as large as the largest activation */
     size_t device_bytes;
     int planned_height, planned_width; /* the size the buffers hold (cls_net_resize) */
+    int planned_batch;                 /* and the batch (cls_net_set_batch) */
 };
 
 /* The shapes of every layer's output up to `last`; CLS_ERR_SHAPE when the image is too
  * small for a pooling layer on the way. */
+static int batch_of(const cls_net_config *c)
+{
+    return c->batch > 0 ? c->batch : 1;
+}
+
 static cls_status layer_shapes(const cls_model *m, const cls_net_config *c, int last,
                                cls_shape *shapes)
 {
-    cls_shape s = {1, 3, c->height, c->width};
+    cls_shape s = {batch_of(c), 3, c->height, c->width};
     for (int i = 0; i <= last; i++) {
         const cls_vgg_layer *layer = &m->layers[i];
         if (layer->kind == CLS_LAYER_CONV)
@@ -82,7 +88,7 @@ static bool fuses(const cls_model *m, const cls_net_config *c, int last, int i)
 /* The input shape of layer i. */
 static cls_shape input_shape(const cls_net_config *c, const cls_shape *shapes, int i)
 {
-    return i > 0 ? shapes[i - 1] : (cls_shape){1, 3, c->height, c->width};
+    return i > 0 ? shapes[i - 1] : (cls_shape){batch_of(c), 3, c->height, c->width};
 }
 
 /* What the plan allocates: every stored output plus two gradient buffers, and the scratch
@@ -92,7 +98,7 @@ static size_t plan_bytes(const cls_model *m, const cls_net_config *c, int last,
                          const cls_shape *shapes, size_t *largest)
 {
     size_t total = 0, scratch[2] = {c->work_scratch, 0};
-    *largest = cls_shape_count((cls_shape){1, 3, c->height, c->width});
+    *largest = cls_shape_count((cls_shape){batch_of(c), 3, c->height, c->width});
     for (int i = 0; i <= last; i++) {
         size_t bytes = cls_shape_count(shapes[i]) * sizeof(float);
         if (bytes > *largest)
@@ -270,6 +276,7 @@ cls_status cls_net_create(cls_model *model, const cls_net_config *config, cls_ne
     net->config.taps = NULL; /* not owned; is_tap holds what is needed */
     net->planned_height = config->height;
     net->planned_width = config->width;
+    net->planned_batch = batch_of(config);
     *out = net;
     net = NULL;
 fail:
@@ -318,6 +325,15 @@ cls_status cls_net_resize(cls_net *net, int height, int width)
     return status;
 }
 
+cls_status cls_net_set_batch(cls_net *net, int batch)
+{
+    if (batch < 1 || batch > net->planned_batch)
+        return cls_error(CLS_ERR_SHAPE, "a network planned for %d images cannot run %d",
+                         net->planned_batch, batch);
+    net->config.batch = batch;
+    return layer_shapes(net->model, &net->config, net->last, net->shapes);
+}
+
 /* The buffer holding layer i's output (a fused convolution's is its ReLU's). */
 static cl_mem output_of(const cls_net *net, int i)
 {
@@ -348,10 +364,18 @@ static cls_status forward_layer(cls_net *net, int i, cl_mem input, cls_shape in)
 
 cls_status cls_net_forward(cls_net *net, cl_mem image)
 {
+    return cls_net_forward_to(net, image, net->last);
+}
+
+cls_status cls_net_forward_to(cls_net *net, cl_mem image, int last)
+{
     cls_status status = CLS_OK;
     cl_mem input = image;
-    cls_shape in = {1, 3, net->config.height, net->config.width};
-    for (int i = 0; i <= net->last; i++) {
+    cls_shape in = input_shape(&net->config, net->shapes, 0);
+    if (last < 0 || last > net->last)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "layer %d is beyond the network's %d", last,
+                         net->last);
+    for (int i = 0; i <= last; i++) {
         CLS_TRY(forward_layer(net, i, input, in));
         input = output_of(net, i);
         in = net->shapes[i];

@@ -19,6 +19,7 @@ typedef struct cls_net_config {
     size_t work_scratch; /* bytes the caller's own operations take from the scratch slot
                             CLS_SCRATCH_WORK_A, which the Winograd layers share (the Gram
                             matrices' partial products); counted in the plan */
+    int batch;           /* images run together (training batches); 0 counts as 1 */
 } cls_net_config;
 
 /* Plans and allocates. The memory needed is computed first: when it exceeds what the
@@ -47,8 +48,17 @@ size_t cls_net_device_bytes(const cls_net *net);
  * larger size or one too small for a pooling layer. */
 cls_status cls_net_resize(cls_net *net, int height, int width);
 
-/* Runs the network on image (1 x 3 x H x W, mean-subtracted RGB in 0..255 units). */
+/* From now on, runs batch images at a time, at most the batch it was planned for (a short
+ * last batch of a training epoch). */
+cls_status cls_net_set_batch(cls_net *net, int batch);
+
+/* Runs the network on image (batch x 3 x H x W, mean-subtracted RGB in 0..255 units, or
+ * whatever normalisation the weights were trained with). */
 cls_status cls_net_forward(cls_net *net, cl_mem image);
+
+/* cls_net_forward through layer `last` only (a layer index up to the deepest tap): the taps
+ * above it keep their previous outputs. */
+cls_status cls_net_forward_to(cls_net *net, cl_mem image, int last);
 
 /* The output of a tap layer after cls_net_forward, valid until the next forward. */
 cls_status cls_net_tap(const cls_net *net, int layer, cl_mem *buffer, cls_shape *shape);

@@ -44,21 +44,49 @@ cls_status cls_axpy_clamp(cls_ctx *ctx, size_t count, float a, cl_mem x, float l
     return cls_launch(ctx, "axpy_clamp", args, 6, 1, &count, NULL);
 }
 
+/* Up to four per-channel values as a kernel's float4 (unused lanes 0). */
+static cl_float4 channel_vector(const float *values, int channels)
+{
+    cl_float4 v = {{0}};
+    for (int c = 0; c < channels; c++)
+        v.s[c] = values[c];
+    return v;
+}
+
+static cls_status check_channels(cls_shape s, const char *op)
+{
+    cls_status status = cls_shape_check(s, op);
+    if (status == CLS_OK && s.c > 4)
+        status = cls_error(CLS_ERR_SHAPE, "%s: %d channels (at most 4)", op, s.c);
+    return status;
+}
+
 cls_status cls_add_channel_values(cls_ctx *ctx, cls_shape s, const float *values, cl_mem x)
 {
-    cls_status status = cls_shape_check(s, "add_channel_values");
+    cls_status status = check_channels(s, "add_channel_values");
     if (status != CLS_OK)
         return status;
-    if (s.c > 4)
-        return cls_error(CLS_ERR_SHAPE, "add_channel_values: %d channels (at most 4)", s.c);
-    cl_float4 v = {{0}};
-    for (int c = 0; c < s.c; c++)
-        v.s[c] = values[c];
+    const cl_float4 v = channel_vector(values, s.c);
     const cl_uint channels = (cl_uint)s.c, plane = (cl_uint)(s.h * s.w);
     const cl_uint n = (cl_uint)cls_shape_count(s);
     const size_t global = cls_shape_count(s);
     const cls_arg args[] = {CLS_ARG(x), CLS_ARG(v), CLS_ARG(channels), CLS_ARG(plane), CLS_ARG(n)};
     return cls_launch(ctx, "add_channel_values", args, 5, 1, &global, NULL);
+}
+
+cls_status cls_scale_shift_channels(cls_ctx *ctx, cls_shape s, const float *scale,
+                                    const float *shift, cl_mem x, cl_mem out)
+{
+    cls_status status = check_channels(s, "scale_shift_channels");
+    if (status != CLS_OK)
+        return status;
+    const cl_float4 a = channel_vector(scale, s.c), b = channel_vector(shift, s.c);
+    const cl_uint channels = (cl_uint)s.c, plane = (cl_uint)(s.h * s.w);
+    const cl_uint n = (cl_uint)cls_shape_count(s);
+    const size_t global = cls_shape_count(s);
+    const cls_arg args[] = {CLS_ARG(x),        CLS_ARG(out),   CLS_ARG(a), CLS_ARG(b),
+                            CLS_ARG(channels), CLS_ARG(plane), CLS_ARG(n)};
+    return cls_launch(ctx, "scale_shift_channels", args, 7, 1, &global, NULL);
 }
 
 cls_status cls_mask_planes(cls_ctx *ctx, cls_shape s, cl_mem x, cl_mem mask, bool accumulate,

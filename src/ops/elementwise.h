@@ -25,6 +25,12 @@ cls_status cls_axpy_clamp(cls_ctx *ctx, size_t count, float a, cl_mem x, float l
  * subtracting the ImageNet mean). */
 cls_status cls_add_channel_values(cls_ctx *ctx, cls_shape s, const float *values, cl_mem x);
 
+/* out[n][c] = x[n][c] * scale[c] + shift[c] for every plane of an NCHW tensor with at most 4
+ * channels (an RGB batch normalised as a loss network expects, and its gradient back). out
+ * may be x. */
+cls_status cls_scale_shift_channels(cls_ctx *ctx, cls_shape s, const float *scale,
+                                    const float *shift, cl_mem x, cl_mem out);
+
 /* out = x * mask, or out += x * mask when accumulate, mask holding one weight per pixel
  * (s.h * s.w floats) for every channel plane of the NCHW tensor x. out may be x. */
 cls_status cls_mask_planes(cls_ctx *ctx, cls_shape s, cl_mem x, cl_mem mask, bool accumulate,

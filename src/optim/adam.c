@@ -57,16 +57,24 @@ void cls_adam_destroy(cls_adam *o)
     free(o);
 }
 
-static cls_status step(cls_adam *o, cl_mem x, int k)
+cls_status cls_adam_update(cls_ctx *ctx, const cls_adam_params *p, int k, size_t count, cl_mem x,
+                           cl_mem g, cl_mem m, cl_mem v)
 {
-    const float step_size = (float)(o->p.lr / (1.0 - pow(o->p.beta1, k)));
-    const float bc2_sqrt = (float)sqrt(1.0 - pow(o->p.beta2, k));
-    const float beta1 = (float)o->p.beta1, beta2 = (float)o->p.beta2, eps = (float)o->p.eps;
-    const cl_uint n = (cl_uint)o->v.n;
-    const cls_arg args[] = {CLS_ARG(x),         CLS_ARG(o->g),  CLS_ARG(o->m),  CLS_ARG(o->s),
+    if (k < 1 || count > UINT32_MAX)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "Adam step %d over %zu values", k, count);
+    const float step_size = (float)(p->lr / (1.0 - pow(p->beta1, k)));
+    const float bc2_sqrt = (float)sqrt(1.0 - pow(p->beta2, k));
+    const float beta1 = (float)p->beta1, beta2 = (float)p->beta2, eps = (float)p->eps;
+    const cl_uint n = (cl_uint)count;
+    const cls_arg args[] = {CLS_ARG(x),         CLS_ARG(g),     CLS_ARG(m),     CLS_ARG(v),
                             CLS_ARG(step_size), CLS_ARG(beta1), CLS_ARG(beta2), CLS_ARG(eps),
                             CLS_ARG(bc2_sqrt),  CLS_ARG(n)};
-    return cls_launch(o->v.ctx, "adam_step", args, 10, 1, &o->v.n, NULL);
+    return cls_launch(ctx, "adam_step", args, 10, 1, &count, NULL);
+}
+
+static cls_status step(cls_adam *o, cl_mem x, int k)
+{
+    return cls_adam_update(o->v.ctx, &o->p, k, o->v.n, x, o->g, o->m, o->s);
 }
 
 cls_status cls_adam_run(cls_adam *o, cl_mem x, const cls_objective *objective,

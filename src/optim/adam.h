@@ -21,6 +21,12 @@ size_t cls_adam_bytes(size_t n);
 cls_status cls_adam_create(cls_ctx *ctx, size_t n, const cls_adam_params *params, cls_adam **out);
 void cls_adam_destroy(cls_adam *opt);
 
+/* The k-th step (from 1) of torch.optim.Adam on the count values of x, given their gradient
+ * g and the moments m and v (zeros before the first step), which it updates: the optimiser of
+ * several parameter tensors at once (training a network) calls it for each. */
+cls_status cls_adam_update(cls_ctx *ctx, const cls_adam_params *p, int k, size_t count, cl_mem x,
+                           cl_mem g, cl_mem m, cl_mem v);
+
 /* The loss reported for iteration k is the one evaluated before its step, as a PyTorch
  * training loop prints it. */
 cls_status cls_adam_run(cls_adam *opt, cl_mem x, const cls_objective *objective,

@@ -25,7 +25,8 @@ static cls_status add_style_image(cls_transfer *run, const cls_image *style, dou
                                    pool_kind(run->params.pooling),
                                    run->style_layers.index,
                                    run->style_layers.count,
-                                   cls_run_gram_scratch_bytes(run, style->height, style->width)};
+                                   cls_run_gram_scratch_bytes(run, style->height, style->width),
+                                   1};
     CLS_TRY(cls_net_create(run->model, &config, &net));
     CLS_TRY(cls_buffer_create(run->ctx, (size_t)3 * style->width * style->height * sizeof(float),
                               "a style image", &image));

@@ -157,7 +157,8 @@ static cls_net_config net_config(const cls_transfer *run)
                             run->params.pooling == CLS_POOLING_AVG ? CLS_POOL_AVG : CLS_POOL_MAX,
                             run->taps,
                             run->tap_count,
-                            cls_run_gram_scratch_bytes(run, h, w)};
+                            cls_run_gram_scratch_bytes(run, h, w),
+                            1};
 }
 
 static cls_lbfgs_params lbfgs_params(const cls_transfer *run)

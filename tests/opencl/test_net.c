@@ -54,7 +54,7 @@ static void network_case(cls_model *model, const char *file, cls_pool_kind pooli
     int indices[TAPS];
     for (int t = 0; t < TAPS; t++)
         indices[t] = cls_vgg_find(model->arch, taps[t].name);
-    cls_net_config config = {h, w, pooling, indices, TAPS, 0};
+    cls_net_config config = {h, w, pooling, indices, TAPS, 0, 1};
     cls_net *net = NULL;
     CHECK_STATUS(cls_net_create(model, &config, &net), CLS_OK);
     if (!net)
@@ -135,15 +135,15 @@ static void planning_errors(void)
         return;
     int relu5_1 = cls_vgg_find(model->arch, "relu5_1");
     cls_net *net = NULL;
-    cls_net_config huge = {30000, 30000, CLS_POOL_MAX, &relu5_1, 1, 0};
+    cls_net_config huge = {30000, 30000, CLS_POOL_MAX, &relu5_1, 1, 0, 1};
     CHECK_STATUS(cls_net_create(model, &huge, &net), CLS_ERR_OUT_OF_DEVICE_MEMORY);
     CHECK_CONTAINS(cls_last_error(), "MiB of device memory");
     CHECK_CONTAINS(cls_last_error(), "smaller --size");
-    cls_net_config tiny = {12, 40, CLS_POOL_MAX, &relu5_1, 1, 0};
+    cls_net_config tiny = {12, 40, CLS_POOL_MAX, &relu5_1, 1, 0, 1};
     CHECK_STATUS(cls_net_create(model, &tiny, &net), CLS_ERR_SHAPE);
     CHECK_CONTAINS(cls_last_error(), "too small");
     int conv1_1 = 0;
-    cls_net_config shallow = {1, 1, CLS_POOL_MAX, &conv1_1, 1, 0}; /* no pooling: any size */
+    cls_net_config shallow = {1, 1, CLS_POOL_MAX, &conv1_1, 1, 0, 1}; /* no pooling: any size */
     CHECK_STATUS(cls_net_create(model, &shallow, &net), CLS_OK);
     cls_net_destroy(net);
     cls_model_destroy(model);
