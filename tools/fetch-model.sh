@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Downloads torchvision's VGG-19 weights, verifies their size and SHA-256 and installs them
 # atomically where clstyle looks for them. Resumes partial downloads; does nothing when a
-# verified copy is already installed. Given model names, installs pytorch/examples'
+# verified copy is already installed. Given vgg16, does the same for torchvision's VGG-16
+# weights (the loss network of `clstyle train`), checking the SHA-256 prefix in their file
+# name as torchvision does. Given model names, installs pytorch/examples'
 # published fast-neural-style models (candy, mosaic, rain_princess, udnie) the same way,
 # from their one zip archive, for which no checksum is published.
 set -euo pipefail
@@ -9,6 +11,15 @@ set -euo pipefail
 DEFAULT_URL=https://download.pytorch.org/models/vgg19-dcbb9e9d.pth
 DEFAULT_SIZE=574673361
 DEFAULT_SHA256=dcbb9e9dad569fff7a846263a77324fc34978fea2bfb039c012d710e1776ae44
+# torchvision's VGG16_Weights.IMAGENET1K_V1. torch.hub checks such a file only by the 8+ hex
+# digits after the last '-' of its name (check_hash: the SHA-256 must start with them), and
+# so does this script unless --sha256 gives a full digest (the one third parties record for
+# this file: 397923af8e79cdbb6a7127f12361acd7a2f83e06b05044ddf496e83de57a5bf0). The size is
+# what torch.hub's progress bar shows for this URL (553433881/553433881), consistent with
+# torchvision's "_file_size": 527.796 (MiB).
+VGG16_URL=https://download.pytorch.org/models/vgg16-397923af.pth
+VGG16_SIZE=553433881
+VGG16_SHA256_PREFIX=397923af
 # What pytorch/examples' fast_neural_style/download_saved_models.py downloads: a zip of
 # saved_models/{candy,mosaic,rain_princess,udnie}.pth (legacy-format PyTorch state_dicts).
 MODELS_URL='https://www.dropbox.com/s/lrvwfehqdcxoza8/saved_models.zip?dl=1'
@@ -18,12 +29,17 @@ STYLES=(candy mosaic rain_princess udnie)
 usage() {
     cat <<EOF
 usage: fetch-model.sh [--dest PATH] [--url URL] [--sha256 HEX] [--size BYTES] [--force]
-                      [--quiet] [vgg19 | MODEL...]
+                      [--quiet] [vgg19 | vgg16 | MODEL...]
 
 With no operand (or vgg19): downloads torchvision's VGG-19 weights (vgg19-dcbb9e9d.pth,
 548 MiB) with curl (or wget), resuming a partial download (PATH.part) if there is one,
 checks the size and SHA-256, and moves the file into place atomically. A verified file
 already at PATH is kept as it is.
+
+With vgg16: the same for torchvision's VGG-16 weights (vgg16-397923af.pth, 528 MiB), the
+loss network of \`clstyle train\`, installed as vgg16.pth beside vgg19.pth. As torchvision
+does, the SHA-256 is checked against the prefix in the file name (it must start with
+$VGG16_SHA256_PREFIX) unless --sha256 gives the full digest.
 
 With MODEL names (candy, mosaic, rain_princess, udnie; fast-style for all four): downloads
 the fast-neural-style models pytorch/examples publishes, one zip archive ($MODELS_ZIP),
@@ -34,15 +50,23 @@ archive. pytorch/examples publishes no checksum for the archive: unless you give
 --sha256 it is unverified, and the SHA-256 of each installed model is printed for you to
 record. An installed model is kept as it is.
 
-  --dest PATH     VGG-19: the file to install (default
-                  \${XDG_DATA_HOME:-\$HOME/.local/share}/clstyle/vgg19.pth);
+vgg19, vgg16 and the models are fetched in separate runs: giving two of them is a usage
+error.
+
+  --dest PATH     VGG-19, VGG-16: the file to install (default
+                  \${XDG_DATA_HOME:-\$HOME/.local/share}/clstyle/vgg19.pth, vgg16.pth);
                   models: the directory DIR to install into (default
                   \${XDG_DATA_HOME:-\$HOME/.local/share}/clstyle)
-  --url URL       download from URL instead  (env CLSTYLE_MODEL_URL; models: CLSTYLE_MODELS_URL)
-  --sha256 HEX    expected SHA-256 of the file, or of the models' archive
-                  (env CLSTYLE_MODEL_SHA256; models: CLSTYLE_MODELS_SHA256)
+  --url URL       download from URL instead  (env CLSTYLE_MODEL_URL; vgg16:
+                  CLSTYLE_VGG16_URL; models: CLSTYLE_MODELS_URL)
+  --sha256 HEX    expected SHA-256 (64 hex digits) of the file, or of the models' archive
+                  (env CLSTYLE_MODEL_SHA256; vgg16: CLSTYLE_VGG16_SHA256; models:
+                  CLSTYLE_MODELS_SHA256). For vgg16 without it, the prefix the SHA-256
+                  must start with is $VGG16_SHA256_PREFIX (env CLSTYLE_VGG16_SHA256_PREFIX,
+                  4 to 64 hex digits, replaces it: for tests)
   --size BYTES    expected size in bytes of the file, or of the models' archive
-                  (env CLSTYLE_MODEL_SIZE; models: CLSTYLE_MODELS_SIZE)
+                  (env CLSTYLE_MODEL_SIZE; vgg16: CLSTYLE_VGG16_SIZE; models:
+                  CLSTYLE_MODELS_SIZE)
   --force         download and install again what is already installed
   --quiet         no progress bar
   --help          this text
@@ -89,8 +113,9 @@ while [ $# -gt 0 ]; do
     shift
 done
 
-# The operands as $want_vgg19 and $styles (each named style once).
+# The operands as $want_vgg19, $want_vgg16 and $styles (each named style once).
 want_vgg19=0
+want_vgg16=0
 styles=()
 add_style() {
     local s
@@ -100,16 +125,30 @@ add_style() {
 for name in ${names[@]+"${names[@]}"}; do
     case $name in
     vgg19) want_vgg19=1 ;;
+    vgg16) want_vgg16=1 ;;
     fast-style) for s in "${STYLES[@]}"; do add_style "$s"; done ;;
     candy | mosaic | rain_princess | udnie) add_style "$name" ;;
-    *) usage_error "unknown model: $name (known: vgg19, candy, mosaic, rain_princess, udnie, fast-style)" ;;
+    *) usage_error "unknown model: $name (known: vgg19, vgg16, candy, mosaic, rain_princess, udnie, fast-style)" ;;
     esac
 done
-if [ "$want_vgg19" = 1 ] && [ ${#styles[@]} -gt 0 ]; then
-    usage_error "fetch vgg19 and the fast-style models in separate runs"
+kinds=$((want_vgg19 + want_vgg16))
+[ ${#styles[@]} -eq 0 ] || kinds=$((kinds + 1))
+if [ "$kinds" -gt 1 ]; then
+    usage_error "fetch vgg19, vgg16 and the fast-style models in separate runs"
 fi
 
-if [ ${#styles[@]} -eq 0 ]; then
+# $sha256 is the full digest, or with $sha256_prefix set the hex digits it must start with.
+sha256_prefix=''
+if [ "$want_vgg16" = 1 ]; then
+    url=${CLSTYLE_VGG16_URL:-$VGG16_URL}
+    size=${CLSTYLE_VGG16_SIZE:-$VGG16_SIZE}
+    sha256=${CLSTYLE_VGG16_SHA256:-}
+    [ -n "$dest" ] || dest=${CLSTYLE_VGG16_DEST:-}
+    if [ -z "$sha256" ] && [ "$set_sha256" = 0 ]; then
+        sha256=${CLSTYLE_VGG16_SHA256_PREFIX:-$VGG16_SHA256_PREFIX}
+        sha256_prefix=1
+    fi
+elif [ ${#styles[@]} -eq 0 ]; then
     url=${CLSTYLE_MODEL_URL:-$DEFAULT_URL}
     sha256=${CLSTYLE_MODEL_SHA256:-$DEFAULT_SHA256}
     size=${CLSTYLE_MODEL_SIZE:-$DEFAULT_SIZE}
@@ -140,9 +179,17 @@ if [ -z "$optional" ] || [ -n "$size" ]; then
     case $size in '' | *[!0-9]*) say "size must be a number of bytes, not '$size'"; exit 2 ;; esac
 fi
 sha256=$(printf '%s' "$sha256" | tr 'A-F' 'a-f')
-case $sha256 in *[!0-9a-f]*) say "SHA-256 must be 64 hex digits"; exit 2 ;; esac
-if [ -z "$optional" ] || [ -n "$sha256" ]; then
-    [ ${#sha256} -eq 64 ] || { say "SHA-256 must be 64 hex digits"; exit 2; }
+if [ -n "$sha256_prefix" ]; then
+    case $sha256 in
+    *[!0-9a-f]* | '' | ? | ?? | ???)
+        say "the SHA-256 prefix must be 4 to 64 hex digits, not '$sha256'"; exit 2 ;;
+    esac
+    [ ${#sha256} -le 64 ] || { say "the SHA-256 prefix must be 4 to 64 hex digits"; exit 2; }
+else
+    case $sha256 in *[!0-9a-f]*) say "SHA-256 must be 64 hex digits"; exit 2 ;; esac
+    if [ -z "$optional" ] || [ -n "$sha256" ]; then
+        [ ${#sha256} -eq 64 ] || { say "SHA-256 must be 64 hex digits"; exit 2; }
+    fi
 fi
 
 if command -v sha256sum >/dev/null 2>&1; then
@@ -165,7 +212,13 @@ verified() {
             return 1
         fi
     fi
-    if [ -n "$sha256" ]; then
+    if [ -n "$sha256_prefix" ]; then
+        got=$(hash_of "$1")
+        case $got in
+        "$sha256"*) ;;
+        *) why="its SHA-256 is $got, which does not start with $sha256"; return 1 ;;
+        esac
+    elif [ -n "$sha256" ]; then
         got=$(hash_of "$1")
         if [ "$got" != "$sha256" ]; then
             why="its SHA-256 is $got, expected $sha256"
@@ -242,10 +295,11 @@ fetch_part() {
     fi
 }
 
-fetch_vgg19() {
+# Installs the weights file $1 (vgg19.pth or vgg16.pth; --dest names another).
+fetch_weights() {
     if [ -z "$dest" ]; then
         data_dir
-        dest=$data_dir/vgg19.pth
+        dest=$data_dir/$1
     fi
     part=$dest.part
     if [ -f "$dest" ] && [ "$force" = 0 ]; then
@@ -258,7 +312,11 @@ fetch_vgg19() {
     mkdir -p -- "$(dirname -- "$dest")" || die "cannot create the directory of $dest"
     fetch_part
     mv -f -- "$part" "$dest"
-    say "installed $dest (SHA-256 verified)"
+    if [ -n "$sha256_prefix" ]; then
+        say "installed $dest (its SHA-256 starts with $sha256, as torchvision checks)"
+    else
+        say "installed $dest (SHA-256 verified)"
+    fi
 }
 
 # --- the fast-neural-style models -------------------------------------------------------
@@ -373,4 +431,10 @@ fetch_styles() {
     rm -f -- "$part"
 }
 
-if [ ${#styles[@]} -eq 0 ]; then fetch_vgg19; else fetch_styles; fi
+if [ "$want_vgg16" = 1 ]; then
+    fetch_weights vgg16.pth
+elif [ ${#styles[@]} -eq 0 ]; then
+    fetch_weights vgg19.pth
+else
+    fetch_styles
+fi

@@ -4,7 +4,10 @@
 # server without ranges, a dropped connection, a 404, the XDG default destination; and the
 # fast-style models from a stand-in saved_models.zip: one or all four installed, kept on a
 # rerun, the unverified notice and SHA-256 lines, --sha256, an archive without the model or
-# with a file that is no checkpoint, extraction with python3 when unzip is missing.
+# with a file that is no checkpoint, extraction with python3 when unzip is missing; and
+# vgg16 from a stand-in: installed when its SHA-256 starts with the prefix (a test prefix:
+# 397923af is torchvision's), refused otherwise, resumed, kept, beside vgg19.pth; torchvision's
+# prefix and size by default; a full --sha256; combinations with other operands refused.
 # usage: test_fetch_model.sh path/to/fetch-model.sh
 set -uo pipefail
 
@@ -413,6 +416,138 @@ check "dropped archive download installs nothing" absent "$dir/udnie.pth"
 check "second run completes it" run "$tmp/log" --url "$base/saved_models.zip" --dest "$dir" udnie
 check "completed archive gives udnie, alone" only "$dir" udnie.pth
 check "udnie over HTTP is the model" installed "$dir" udnie
+
+# --- vgg16: torchvision's VGG-16, checked by the SHA-256 prefix in its file name ---------
+# The stand-in differs from the VGG-19 one, so the exported CLSTYLE_MODEL_* (VGG-19's) would
+# refuse it if they applied to vgg16. Its own prefix plays the part of 397923af: the first 8
+# hex digits of its SHA-256, as torch.hub names files (CLSTYLE_VGG16_SHA256_PREFIX).
+python3 -c 'import sys, random; r = random.Random(16); sys.stdout.buffer.write(bytes(r.getrandbits(8) for _ in range(200000)))' >"$serve/vgg16.pth"
+v16=$serve/vgg16.pth
+v16_size=$(wc -c <"$v16" | tr -d ' ')
+v16_sha=$(sha256sum "$v16" | cut -d' ' -f1)
+v16_prefix=${v16_sha:0:8}
+unset CLSTYLE_VGG16_URL CLSTYLE_VGG16_SHA256 CLSTYLE_VGG16_SIZE CLSTYLE_VGG16_DEST
+export CLSTYLE_VGG16_SIZE=$v16_size CLSTYLE_VGG16_SHA256_PREFIX=$v16_prefix
+# A file whose SHA-256 starts otherwise (the VGG-19 stand-in, unless by chance).
+case $sha in "$v16_prefix"*) echo "FAIL: the stand-ins' SHA-256 prefixes collide" >&2; exit 1 ;; esac
+
+dest=$tmp/v1/vgg16.pth
+check "vgg16 from file://" run "$tmp/log" --url "file://$v16" --dest "$dest" vgg16
+check "vgg16: installed file is the stand-in" same "$dest" "$v16"
+check "vgg16: no .part left behind" absent "$dest.part"
+check "vgg16: the prefix check is reported" has "$tmp/log" \
+    "installed $dest (its SHA-256 starts with $v16_prefix, as torchvision checks)"
+check "vgg16: rerun keeps the verified file" run "$tmp/log" --url "file://$tmp/missing" \
+    --dest "$dest" vgg16
+check "vgg16: rerun says so" has "$tmp/log" "already installed and verified"
+check "vgg16: kept file is the stand-in" same "$dest" "$v16"
+
+dest=$tmp/v2/vgg16.pth
+check "vgg16: a file with another SHA-256 prefix fails with 1" exits_1 "$tmp/log" \
+    --url "file://$model" --dest "$dest" --size "$size" vgg16
+check "vgg16: the wrong prefix is reported" has "$tmp/log" \
+    "its SHA-256 is $sha, which does not start with $v16_prefix"
+check "vgg16: the wrong file installs nothing" absent "$dest"
+check "vgg16: the wrong file is removed" absent "$dest.part"
+
+check "vgg16: a short prefix (4 hex digits) is enough" env \
+    CLSTYLE_VGG16_SHA256_PREFIX="${v16_sha:0:4}" "$fetch" --quiet --url "file://$v16" \
+    --dest "$tmp/v3/vgg16.pth" vgg16 2>/dev/null
+check "vgg16: installed with the short prefix" same "$tmp/v3/vgg16.pth" "$v16"
+check "vgg16: the whole digest as the prefix works too" env \
+    CLSTYLE_VGG16_SHA256_PREFIX="$(printf '%s' "$v16_sha" | tr a-f A-F)" "$fetch" --quiet \
+    --url "file://$v16" --dest "$tmp/v4/vgg16.pth" vgg16 2>/dev/null
+check "vgg16: installed with the whole digest as the prefix" same "$tmp/v4/vgg16.pth" "$v16"
+
+# Without CLSTYLE_VGG16_SHA256_PREFIX or CLSTYLE_VGG16_SIZE: torchvision's 397923af and size.
+default_prefix() {
+    env -u CLSTYLE_VGG16_SHA256_PREFIX "$fetch" --quiet --url "file://$v16" \
+        --dest "$tmp/v5/vgg16.pth" vgg16 >"$tmp/log" 2>&1
+    [ $? -eq 1 ]
+}
+check "vgg16: by default the prefix is 397923af" default_prefix
+check "vgg16: the default prefix is reported" has "$tmp/log" \
+    "its SHA-256 is $v16_sha, which does not start with 397923af"
+check "vgg16: the default prefix installs nothing" absent "$tmp/v5/vgg16.pth"
+default_size() {
+    env -u CLSTYLE_VGG16_SIZE "$fetch" --quiet --url "file://$v16" \
+        --dest "$tmp/v5/vgg16.pth" vgg16 >"$tmp/log" 2>&1
+    [ $? -eq 1 ]
+}
+check "vgg16: by default the size is torchvision's" default_size
+check "vgg16: the default size is reported" has "$tmp/log" \
+    "download incomplete: $v16_size of 553433881 bytes"
+check "vgg16: the default size installs nothing" absent "$tmp/v5/vgg16.pth"
+rm -f "$tmp/v5/vgg16.pth.part"
+
+dest=$tmp/v6/vgg16.pth
+check "vgg16: a full --sha256 replaces the prefix" env CLSTYLE_VGG16_SHA256_PREFIX=0000 \
+    "$fetch" --quiet --url "file://$v16" --dest "$dest" --sha256 "$v16_sha" vgg16 2>"$tmp/log"
+check "vgg16: the full digest is reported" has "$tmp/log" "installed $dest (SHA-256 verified)"
+check "vgg16: installed with --sha256" same "$dest" "$v16"
+dest=$tmp/v7/vgg16.pth
+check "vgg16: a wrong full --sha256 fails with 1" exits_1 "$tmp/log" --url "file://$v16" \
+    --dest "$dest" --sha256 "$v16_prefix$(printf '0%.0s' {1..56})" vgg16
+check "vgg16: the wrong full digest is reported" has "$tmp/log" \
+    "its SHA-256 is $v16_sha, expected $v16_prefix"
+check "vgg16: the wrong full digest installs nothing" absent "$dest"
+check "vgg16: a right CLSTYLE_VGG16_SHA256" env CLSTYLE_VGG16_SHA256="$v16_sha" \
+    CLSTYLE_VGG16_URL="file://$v16" "$fetch" --quiet --dest "$dest" vgg16 2>/dev/null
+check "vgg16: installed from CLSTYLE_VGG16_URL" same "$dest" "$v16"
+
+# Resume: the .part holds the real first half; the served copy's first bytes are spoiled.
+dest=$tmp/v8/vgg16.pth
+mkdir -p "$tmp/v8"
+head -c 100000 "$v16" >"$dest.part"
+cp "$v16" "$serve/spoiled16.pth"
+printf 'X%.0s' {1..1000} | dd of="$serve/spoiled16.pth" conv=notrunc status=none
+check "vgg16: resume from file://" run "$tmp/log" --url "file://$serve/spoiled16.pth" \
+    --dest "$dest" vgg16
+check "vgg16: resume says so" has "$tmp/log" "resuming $dest.part from byte 100000 of $v16_size"
+check "vgg16: resumed file is the stand-in" same "$dest" "$v16"
+
+dest=$tmp/v9/vgg16.pth
+mkdir -p "$tmp/v9"
+head -c 100000 "$v16" >"$dest.part"
+: >"$tmp/requests"
+check "vgg16: resume over HTTP" run "$tmp/log" --url "$base/spoiled16.pth" --dest "$dest" vgg16
+check "vgg16: resume asked for the missing bytes only" has "$tmp/requests" \
+    "/spoiled16.pth bytes=100000-"
+check "vgg16: resumed HTTP file is the stand-in" same "$dest" "$v16"
+
+echo junk >"$dest"
+check "vgg16: a wrong installed file is replaced" run "$tmp/log" --url "file://$v16" \
+    --dest "$dest" vgg16
+check "vgg16: the wrong installed file is reported" has "$tmp/log" "does not verify (it has 5 bytes"
+check "vgg16: replaced file is the stand-in" same "$dest" "$v16"
+
+xdg=$tmp/vx
+check "vgg16: default destination under XDG_DATA_HOME" xdg_run "$xdg" "$tmp/log" \
+    --url "file://$v16" vgg16
+check "vgg16: it is clstyle/vgg16.pth, alone" only "$xdg/clstyle" vgg16.pth
+check "vgg16: XDG destination holds the stand-in" same "$xdg/clstyle/vgg16.pth" "$v16"
+check "vgg19 beside it" xdg_run "$xdg" "$tmp/log" --url "file://$model" vgg19
+check "vgg19 and vgg16 side by side" only "$xdg/clstyle" vgg16.pth vgg19.pth
+check "vgg19 beside it is VGG-19's stand-in" same "$xdg/clstyle/vgg19.pth" "$model"
+check "vgg16 beside it is kept" same "$xdg/clstyle/vgg16.pth" "$v16"
+
+check "vgg16 with vgg19 exits 2" exits_2 --url "file://$v16" --dest "$tmp/v10" vgg16 vgg19
+check "vgg16 with a model exits 2" exits_2 --url "file://$v16" --dest "$tmp/v10" vgg16 candy
+check "vgg16 with fast-style exits 2" exits_2 --url "file://$v16" --dest "$tmp/v10" fast-style vgg16
+check "refused combinations install nothing" absent "$tmp/v10"
+prefix_exits_2() { # prefix_exits_2 PREFIX ARGS...
+    CLSTYLE_VGG16_SHA256_PREFIX=$1 "$fetch" --quiet --url "file://$v16" --dest "$tmp/v10" \
+        "${@:2}" vgg16 >/dev/null 2>&1
+    [ $? -eq 2 ]
+}
+check "vgg16: a 3-digit prefix exits 2" prefix_exits_2 "${v16_sha:0:3}"
+check "vgg16: a prefix that is no hex exits 2" prefix_exits_2 "${v16_sha:0:7}g"
+check "vgg16: a prefix of 65 digits exits 2" prefix_exits_2 "${v16_sha}0"
+check "vgg16: --sha256 takes no prefix (exits 2)" prefix_exits_2 "$v16_prefix" \
+    --sha256 "$v16_prefix"
+check "vgg16: bad usage installs nothing" absent "$tmp/v10"
+help_names_vgg16() { "$fetch" --help | grep -q "With vgg16: "; }
+check "--help names vgg16" help_names_vgg16
 
 echo "$checks checks, $failures failed"
 [ "$failures" -eq 0 ]
