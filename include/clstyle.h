@@ -347,6 +347,11 @@ size_t cls_model_device_bytes(const cls_model *model);
  * with every place tried and how to get the weights in cls_last_error(). */
 cls_status cls_model_find(char *buf, size_t size);
 
+/* The same for VGG-16, the loss network of training: $CLSTYLE_VGG16, else
+ * $XDG_DATA_HOME/clstyle/vgg16.pth or .safetensors (where `tools/fetch-model.sh vgg16`
+ * installs it), else torchvision's cache (vgg16-397923af.pth). */
+cls_status cls_model_find_vgg16(char *buf, size_t size);
+
 /* ---------------------------------------------------------------------------------------
  * Images: RGB, interleaved, float values in 0..255
  * ------------------------------------------------------------------------------------- */

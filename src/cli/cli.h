@@ -41,5 +41,6 @@ int cls_cmd_check(const cls_cli_common *common);
 int cls_cmd_info(const char *path);
 int cls_cmd_tune(int argc, char **argv);    /* argv[0] is "tune" */
 int cls_cmd_stylize(int argc, char **argv); /* argv[0] is "stylize" */
+int cls_cmd_train(int argc, char **argv);   /* argv[0] is "train" */
 
 #endif

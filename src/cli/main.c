@@ -74,6 +74,8 @@ int main(int argc, char **argv)
         return cls_cmd_tune(argc - 1, argv + 1);
     if (strcmp(argv[1], "stylize") == 0)
         return cls_cmd_stylize(argc - 1, argv + 1);
+    if (strcmp(argv[1], "train") == 0)
+        return cls_cmd_train(argc - 1, argv + 1);
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--list-devices") == 0)
             return cls_cmd_devices(&(cls_cli_common){0});

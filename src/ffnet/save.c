@@ -8,7 +8,7 @@
 
 /* Downloads every weight tensor into one host block and describes them in out[]. */
 static cls_status download(cls_ffnet *net, cls_ffnet_tensor *tensors, size_t count, float **host,
-                           cls_tensor_out *out)
+                           cls_tensor_out *out, size_t *total_out)
 {
     cls_status status = CLS_OK;
     size_t total = 0;
@@ -28,11 +28,7 @@ static cls_status download(cls_ffnet *net, cls_ffnet_tensor *tensors, size_t cou
         at += t->count;
     }
     CLS_CHECK_CL(clFinish(net->ctx->queue), "reading the weights");
-    for (size_t i = 0; i < total; i++)
-        if (!isfinite((*host)[i]))
-            return cls_error(CLS_ERR_NOT_FINITE,
-                             "the network's weights are not finite (training diverged); "
-                             "nothing was saved");
+    *total_out = total;
 fail:
     return status;
 }
@@ -45,7 +41,16 @@ cls_status cls_ffnet_save(cls_ffnet *net, const char *path)
     cls_ffnet_tensor *tensors = calloc(count, sizeof *tensors);
     cls_tensor_out *out = calloc(count, sizeof *out);
     CLS_CHECK_ALLOC(tensors && out ? out : NULL, "the weights being saved");
-    CLS_TRY(download(net, tensors, count, &host, out));
+    size_t total = 0;
+    CLS_TRY(download(net, tensors, count, &host, out, &total));
+    for (size_t i = 0; i < total; i++)
+        if (!isfinite(host[i])) {
+            status = cls_error(CLS_ERR_NOT_FINITE,
+                               "the network's weights are not finite (training diverged: a "
+                               "lower learning rate may help); %s was not written",
+                               path);
+            goto fail;
+        }
     static const char *const metadata[] = {"format", "pt", "network",
                                            "TransformerNet (pytorch/examples fast_neural_style)"};
     CLS_TRY(cls_safetensors_write(path, out, count, metadata, 2));

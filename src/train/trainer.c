@@ -242,9 +242,9 @@ cls_status cls_trainer_step(cls_trainer *t, const float *images, int count,
     CLS_TRY(cls_loss_net_losses(t->loss, losses));
     if (!isfinite(losses->total))
         return cls_error(CLS_ERR_NOT_FINITE,
-                         "the loss became %g at step %ld (content %g, style %g): the weights "
-                         "diverged; a lower --learning-rate or loss weights may help",
-                         losses->total, t->steps + 1, losses->content, losses->style);
+                         "the loss is not finite at step %ld (%g: content %g, style %g): the "
+                         "weights diverged; a lower learning rate or loss weights may help",
+                         t->steps + 1, losses->total, losses->content, losses->style);
     CLS_TRY(update_weights(t));
 fail:
     return status;
