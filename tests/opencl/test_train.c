@@ -240,6 +240,47 @@ static void default_rate_steps(void)
     run_steps("train_steps.gold", 1e-3, tolerance, 2e-2);
 }
 
+/* Under valgrind (CLSTYLE_TEST_QUICK): one small step of every part, the model saved and
+ * loaded back, instead of the 64x64 runs against PyTorch. */
+static void small_step(void)
+{
+    char dir[4096], path[4200];
+    snprintf(dir, sizeof dir, "%s/photos", data_dir);
+    snprintf(path, sizeof path, "%s/test_train_small.safetensors", tmp_dir);
+    const cls_dataset_params dp = {.dir = dir, .image_size = 16, .batch_size = 2};
+    cls_image style = read_style();
+    cls_dataset *d = NULL;
+    cls_ffnet *net = NULL, *back = NULL;
+    cls_trainer *tr = NULL;
+    cls_train_params tp = cls_train_params_default();
+    tp.batch_size = 2;
+    tp.image_size = 16;
+    tp.tv_weight = 1.0;
+    float batch[2 * 3 * 16 * 16];
+    int count = 0;
+    cls_train_losses l = {0};
+    CHECK_STATUS(cls_ffnet_create_random(dev, 3, &net), CLS_OK);
+    CHECK_STATUS(cls_dataset_open(&dp, &d), CLS_OK);
+    if (net && d) {
+        CHECK_STATUS(cls_trainer_create(vgg16, net, &style, &tp, &tr), CLS_OK);
+        CHECK_STATUS(cls_dataset_start_epoch(d, 0), CLS_OK);
+        CHECK_STATUS(cls_dataset_next_batch(d, batch, &count), CLS_OK);
+    }
+    if (tr) {
+        CHECK_STATUS(cls_trainer_step(tr, batch, 1, &l), CLS_OK); /* a short batch */
+        CHECK_STATUS(cls_trainer_step(tr, batch, count, &l), CLS_OK);
+        CHECK(isfinite(l.total) && l.tv > 0.0 && l.total > l.content + l.style);
+        CHECK_STATUS(cls_ffnet_save(net, path), CLS_OK);
+        CHECK_STATUS(cls_ffnet_load(dev, path, &back), CLS_OK);
+    }
+    remove(path);
+    cls_ffnet_destroy(back);
+    cls_trainer_destroy(tr);
+    cls_dataset_close(d);
+    cls_ffnet_destroy(net);
+    cls_image_free(&style);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 6) {
@@ -257,9 +298,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "loading %s: %s\n", vgg16_path, cls_last_error());
         return 1;
     }
-    RUN_CASE(first_step_gradients);
-    RUN_CASE(steps_match_pytorch);
-    RUN_CASE(default_rate_steps);
+    if (check_quick()) {
+        RUN_CASE(small_step);
+    } else {
+        RUN_CASE(first_step_gradients);
+        RUN_CASE(steps_match_pytorch);
+        RUN_CASE(default_rate_steps);
+        RUN_CASE(small_step);
+    }
     cls_model_destroy(vgg16);
     dev_close();
     return check_report();
