@@ -356,9 +356,6 @@ conv_kxk_bw_taps(global const float *in, global const float *grad_out, global fl
     }
 
 // A row of k taps per work-item for the common sizes (k at most 16).
-CONV_KXK_BW_KERNEL(conv_kxk_bw_k9_s1, 9, 1)
-CONV_KXK_BW_KERNEL(conv_kxk_bw_k3_s2, 3, 2)
-CONV_KXK_BW_KERNEL(conv_kxk_bw_k3_s1, 3, 1)
 CONV_KXK_BW_KERNEL(conv_kxk_bw_k1_s1, 1, 1)
 
 // Any odd k and stride, one tap per work-group.
@@ -405,3 +402,73 @@ conv_kxk_bw_bias(global const float *grad_out, global float *grad_bias, const in
     if (lid == 0)
         grad_bias[co] = lsum[0];
 }
+
+// Backward-weights by register blocks, the fast path for every (k, stride) with a kernel
+// below: each work-item computes 4 output channels x 3 neighbouring taps (kx0 .. kx0 + 2) of
+// one input channel and kernel row, 12 sums of products over a slice of the output rows
+// (n, oy), each in 8 float lanes:
+//   partial[slice][co][ci][ky][kx] = sum over the slice's rows and every ox of
+//       grad_out[n][co][oy][ox] * input[n][ci][S * oy + ky][S * ox + kx].
+// 12 accumulators and 7 operand vectors fit AVX2's 16 registers once loads are consumed, as in
+// cl/gram.cl's gram_upper. Output channels past cout compute on the last one and are not
+// stored. A stride-2 row is read as 16 floats and its even lanes kept, where the 16 stay in
+// the row; the rest of a row goes one value at a time.
+// Global size: (cin * K * (K / 3), ceil(cout / 4), slices).
+#define BWB_EACH_J(i, STEP) STEP(i, 0) STEP(i, 1) STEP(i, 2)
+#define BWB_EACH(STEP) BWB_EACH_J(0, STEP) BWB_EACH_J(1, STEP) BWB_EACH_J(2, STEP) BWB_EACH_J(3, STEP)
+#define BWB_EACH_CO(STEP) STEP(0) STEP(1) STEP(2) STEP(3)
+#define BWB_ZERO(i, j) float8 acc_##i##j = (float8)(0.0f);
+#define BWB_ROW_A(i)                                                                               \
+    global const float *a_row##i =                                                                 \
+        grad_out + (((size_t)n * cout + min(co0 + (i), cout - 1)) * oh + oy) * ow;
+#define BWB_LOAD_A(i) const float8 a##i = vload8(0, a_row##i + ox);
+#define BWB_MADD(i, j) acc_##i##j = a##i * b##j + acc_##i##j;
+#define BWB_MADD_TAIL(i, j)                                                                        \
+    acc_##i##j.s0 = a_row##i[ox] * b_row[bwb_s * ox + kx0 + (j)] + acc_##i##j.s0;
+#define BWB_STORE(i, j)                                                                            \
+    if (co0 + (i) < cout)                                                                          \
+        out[((size_t)(co0 + (i)) * cin + ci) * bwb_k * bwb_k + ky * bwb_k + kx0 + (j)] =           \
+            (acc_##i##j.s0 + acc_##i##j.s1) + (acc_##i##j.s2 + acc_##i##j.s3) +                     \
+            ((acc_##i##j.s4 + acc_##i##j.s5) + (acc_##i##j.s6 + acc_##i##j.s7));
+
+#define CONV_KXK_BW_BLOCK_KERNEL(name, K, S)                                                       \
+    kernel void name(global const float *input, global const float *grad_out,                     \
+                     global float *partial, const int batch, const int cin, const int h,          \
+                     const int w, const int cout, const int rows_per_slice)                       \
+    {                                                                                              \
+        const int bwb_k = K, bwb_s = S, chunks = K / 3;                                            \
+        const int ci = get_global_id(0) / (K * chunks), rest = get_global_id(0) % (K * chunks);  \
+        const int ky = rest / chunks, kx0 = rest % chunks * 3;                                     \
+        const int co0 = get_global_id(1) * 4, slice = get_global_id(2);                            \
+        if (ci >= cin)                                                                             \
+            return;                                                                                \
+        const int oh = (h - K) / S + 1, ow = (w - K) / S + 1;                                      \
+        /* Vectors end before vec_end: a stride-2 one reads input up to 2 ox + kx0 + 17. */     \
+        const int lim = w - kx0 - 18;                                                              \
+        const int vec_end = S == 1 ? ow : lim < 0 ? 0 : min(ow, lim / 2 + 8);                     \
+        BWB_EACH(BWB_ZERO)                                                                         \
+        const int r0 = slice * rows_per_slice, r1 = min(batch * oh, r0 + rows_per_slice);         \
+        for (int r = r0; r < r1; r++) {                                                            \
+            const int n = r / oh, oy = r % oh;                                                     \
+            BWB_EACH_CO(BWB_ROW_A)                                                                 \
+            global const float *b_row = input + (((size_t)n * cin + ci) * h + S * oy + ky) * w;   \
+            int ox = 0;                                                                            \
+            for (; ox + 8 <= vec_end; ox += 8) {                                                   \
+                global const float *b_at = b_row + S * ox + kx0;                                   \
+                const float8 b0 = S == 1 ? vload8(0, b_at) : vload16(0, b_at).even;                \
+                const float8 b1 = S == 1 ? vload8(0, b_at + 1) : vload16(0, b_at + 1).even;        \
+                const float8 b2 = S == 1 ? vload8(0, b_at + 2) : vload16(0, b_at + 2).even;        \
+                BWB_EACH_CO(BWB_LOAD_A)                                                            \
+                BWB_EACH(BWB_MADD)                                                                 \
+            }                                                                                      \
+            for (; ox < ow; ox++) {                                                                \
+                BWB_EACH(BWB_MADD_TAIL)                                                            \
+            }                                                                                      \
+        }                                                                                          \
+        global float *out = partial + (size_t)slice * cout * cin * K * K;                          \
+        BWB_EACH(BWB_STORE)                                                                        \
+    }
+
+CONV_KXK_BW_BLOCK_KERNEL(conv_kxk_bwb_k3_s1, 3, 1)
+CONV_KXK_BW_BLOCK_KERNEL(conv_kxk_bwb_k3_s2, 3, 2)
+CONV_KXK_BW_BLOCK_KERNEL(conv_kxk_bwb_k9_s1, 9, 1)

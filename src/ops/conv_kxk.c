@@ -121,14 +121,63 @@ cls_status cls_conv_kxk_backward_data(cls_ctx *ctx, cls_shape in, int cout, int 
     return cls_launch(ctx, kernel->name, args, kernel->k ? 7 : 9, 3, global, NULL);
 }
 
-/* Backward-weights kernels of cl/conv_kxk.cl: a row of k taps per work-group (those
- * listed), else one tap. */
+/* Backward-weights kernels of cl/conv_kxk.cl for the sizes without a register-blocked one
+ * (bwb_kernels below): a row of k taps per work-group (those listed), else one tap. */
 static const kxk_kernel bw_kernels[] = {
-    {"conv_kxk_bw_k9_s1", 9, 1, 0, 0},
-    {"conv_kxk_bw_k3_s2", 3, 2, 0, 0},
-    {"conv_kxk_bw_k3_s1", 3, 1, 0, 0},
     {"conv_kxk_bw_k1_s1", 1, 1, 0, 0},
 };
+
+/* The register-blocked backward-weights kernels (4 output channels x 3 taps a work-item). */
+static const kxk_kernel bwb_kernels[] = {
+    {"conv_kxk_bwb_k3_s1", 3, 1, 0, 0},
+    {"conv_kxk_bwb_k3_s2", 3, 2, 0, 0},
+    {"conv_kxk_bwb_k9_s1", 9, 1, 0, 0},
+};
+
+static const kxk_kernel *find_kernel(const kxk_kernel *list, size_t count, int k, int stride)
+{
+    for (size_t i = 0; i < count; i++)
+        if (list[i].k == k && list[i].stride == stride)
+            return &list[i];
+    return NULL;
+}
+
+/* By bwb_kernels: the output rows (n, oy) split into slices only where the blocks alone
+ * would leave compute units idle (GPUs), the slices' sums then added in order. */
+static cls_status backward_weights_blocked(cls_ctx *ctx, const kxk_kernel *kernel, cls_shape in,
+                                           cls_shape out, cl_mem input, cl_mem grad_output,
+                                           cl_mem grad_weight)
+{
+    cls_status status = CLS_OK;
+    const int k = kernel->k, cout = out.c;
+    const size_t taps = (size_t)in.c * k * (k / 3), blocks = ((size_t)cout + 3) / 4;
+    const size_t rows = (size_t)in.n * out.h, count = (size_t)cout * in.c * k * k;
+    const size_t units = ctx->info.compute_units ? ctx->info.compute_units : 1;
+    const size_t want = units * 64;
+    size_t slices = (want + taps * blocks - 1) / (taps * blocks);
+    slices = slices < 1 ? 1 : slices > (rows + 3) / 4 ? (rows + 3) / 4 : slices;
+    const size_t per_slice = (rows + slices - 1) / slices;
+    slices = (rows + per_slice - 1) / per_slice;
+    cl_mem dst = grad_weight;
+    if (slices > 1)
+        CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_REDUCE, slices * count * sizeof(float), &dst));
+    const cl_int batch = in.n, cin = in.c, h = in.h, w = in.w, cout_arg = cout;
+    const cl_int per_slice_arg = (cl_int)per_slice;
+    const cls_arg args[] = {CLS_ARG(input), CLS_ARG(grad_output), CLS_ARG(dst),
+                            CLS_ARG(batch), CLS_ARG(cin),         CLS_ARG(h),
+                            CLS_ARG(w),     CLS_ARG(cout_arg),    CLS_ARG(per_slice_arg)};
+    const size_t global[3] = {taps, blocks, slices};
+    CLS_TRY(cls_launch(ctx, kernel->name, args, 9, 3, global, NULL));
+    if (slices > 1) {
+        const cl_uint parts = (cl_uint)slices, stride = (cl_uint)count, n = (cl_uint)count,
+                      offset = 0;
+        const cls_arg sa[] = {CLS_ARG(dst),         CLS_ARG(parts),  CLS_ARG(stride),
+                              CLS_ARG(grad_weight), CLS_ARG(offset), CLS_ARG(n)};
+        CLS_TRY(cls_launch(ctx, "sum_partials", sa, 6, 1, &count, NULL));
+    }
+fail:
+    return status;
+}
 
 cls_status cls_conv_kxk_backward_weights(cls_ctx *ctx, cls_shape in, int cout, int k, int stride,
                                          cl_mem input, cl_mem grad_output, cl_mem grad_weight,
@@ -138,10 +187,16 @@ cls_status cls_conv_kxk_backward_weights(cls_ctx *ctx, cls_shape in, int cout, i
     cls_status status = cls_conv_kxk_shape(in, cout, k, stride, &out);
     if (status != CLS_OK)
         return status;
-    const kxk_kernel *kernel = NULL;
-    for (size_t i = 0; i < sizeof bw_kernels / sizeof bw_kernels[0]; i++)
-        if (bw_kernels[i].k == k && bw_kernels[i].stride == stride)
-            kernel = &bw_kernels[i];
+    const cl_int batch = in.n, cout_arg = cout;
+    const size_t group = (size_t)ctx->tunables.reduce_group, local[1] = {group};
+    const kxk_kernel *blocked =
+        find_kernel(bwb_kernels, sizeof bwb_kernels / sizeof bwb_kernels[0], k, stride);
+    if (blocked) {
+        status = backward_weights_blocked(ctx, blocked, in, out, input, grad_output, grad_weight);
+        goto bias;
+    }
+    const kxk_kernel *kernel =
+        find_kernel(bw_kernels, sizeof bw_kernels / sizeof bw_kernels[0], k, stride);
     const int kx_per = kernel ? k : 1;
     const size_t rows = (size_t)cout * (size_t)in.c * (size_t)k * (size_t)(k / kx_per);
     const size_t pixels = (size_t)in.n * (size_t)out.h * (size_t)out.w;
@@ -167,14 +222,13 @@ cls_status cls_conv_kxk_backward_weights(cls_ctx *ctx, cls_shape in, int cout, i
         if (status != CLS_OK)
             return status;
     }
-    const cl_int batch = in.n, cin = in.c, h = in.h, w = in.w, cout_arg = cout;
+    const cl_int cin = in.c, h = in.h, w = in.w;
     const cl_int parts_arg = (cl_int)parts, k_arg = k, stride_arg = stride;
     const cls_arg args[] = {CLS_ARG(input), CLS_ARG(grad_output), CLS_ARG(dst),
                             CLS_ARG(batch), CLS_ARG(cin),         CLS_ARG(h),
                             CLS_ARG(w),     CLS_ARG(cout_arg),    CLS_ARG(parts_arg),
                             CLS_ARG(k_arg), CLS_ARG(stride_arg)};
-    const size_t group = (size_t)t->reduce_group;
-    const size_t global[1] = {rows * parts * group}, local[1] = {group};
+    const size_t global[1] = {rows * parts * group};
     status = cls_launch(ctx, kernel ? kernel->name : "conv_kxk_bw_any", args, kernel ? 9 : 11, 1,
                         global, local);
     if (status != CLS_OK)
@@ -185,11 +239,10 @@ cls_status cls_conv_kxk_backward_weights(cls_ctx *ctx, cls_shape in, int cout, i
                               CLS_ARG(parts_arg), CLS_ARG(kx_arg)};
         const size_t sg[1] = {(size_t)count};
         status = cls_launch(ctx, "conv_kxk_bw_sum", sa, 5, 1, sg, NULL);
-        if (status != CLS_OK)
-            return status;
     }
-    if (!grad_bias)
-        return CLS_OK;
+bias:
+    if (status != CLS_OK || !grad_bias)
+        return status;
     const cl_int out_size = out.h * out.w;
     const cls_arg ba[] = {CLS_ARG(grad_output), CLS_ARG(grad_bias), CLS_ARG(batch),
                           CLS_ARG(cout_arg), CLS_ARG(out_size)};
