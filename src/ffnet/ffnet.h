@@ -13,6 +13,8 @@ typedef struct cls_ffnet_params {
     cl_mem weight, bias;           /* the convolution: [cout][cin][k][k], [cout] */
     cl_mem norm_weight, norm_bias; /* the instance norm's gamma and beta, [cout]; or NULL */
     cl_mem winograd;               /* [36][cout][cin], made when a 3x3 layer first runs so */
+    cl_mem flipped;                /* [cin][cout][3][3] rotated: a direct 3x3 layer's backward
+                                      pass in training (ffnet/tape.c) */
 } cls_ffnet_params;
 
 /* One layer's shapes at a given image size and how its convolution runs. */

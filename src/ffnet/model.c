@@ -176,7 +176,8 @@ void cls_ffnet_destroy(cls_ffnet *net)
     cls_ffnet_plan_release(&net->plan);
     for (size_t i = 0; net->params && i < net->layer_count; i++) {
         const cls_ffnet_params *p = &net->params[i];
-        const cl_mem buffers[] = {p->weight, p->bias, p->norm_weight, p->norm_bias, p->winograd};
+        const cl_mem buffers[] = {p->weight,    p->bias,     p->norm_weight,
+                                  p->norm_bias, p->winograd, p->flipped};
         for (size_t b = 0; b < sizeof buffers / sizeof buffers[0]; b++)
             if (buffers[b])
                 clReleaseMemObject(buffers[b]);

@@ -2,6 +2,7 @@
  * layer's input, convolution output and norm statistics, and the backward pass from the
  * output's gradient to every weight's. */
 #include "ffnet/tape.h"
+#include "ops/conv.h"
 #include "ops/conv_kxk.h"
 #include "ops/elementwise.h"
 #include "ops/norm.h"
@@ -21,7 +22,8 @@ static size_t max_size(size_t a, size_t b)
 typedef struct tape_sizes {
     size_t *outputs, *convs; /* per layer */
     size_t grad, padded, residual;
-    size_t grads; /* the parameter gradients */
+    size_t bordered; /* the largest 3x3 stride-1 layer's output with its border */
+    size_t grads;    /* the parameter gradients */
 } tape_sizes;
 
 static size_t layer_params(const cls_ffnet_layer *l)
@@ -42,13 +44,15 @@ static void measure(const cls_ffnet *net, const cls_ffnet_step *steps, tape_size
         z->padded = max_size(z->padded, cls_shape_count(s->padded));
         if (l->residual == CLS_FFNET_RESIDUAL_ADD)
             z->residual = max_size(z->residual, cls_shape_count(s->out));
+        if (s->same3x3)
+            z->bordered = max_size(z->bordered, cls_shape_count(s->conv));
         z->grads += layer_params(l);
     }
 }
 
 static size_t total_bytes(const cls_ffnet *net, const tape_sizes *z, int batch)
 {
-    size_t floats = 2 * z->grad + 2 * z->padded + z->residual + z->grads;
+    size_t floats = 2 * z->grad + 2 * z->padded + z->residual + z->bordered + z->grads;
     for (size_t i = 0; i < net->layer_count; i++) {
         floats += z->outputs[i] + z->convs[i];
         if (net->layers[i].norm)
@@ -133,6 +137,7 @@ static cls_status allocate(cls_ffnet_tape *t, const tape_sizes *z)
     for (int g = 0; g < 2; g++)
         CLS_TRY(buffer(t, z->grad, "activation gradients", &t->grad[g]));
     CLS_TRY(buffer(t, z->residual, "residual gradients", &t->grad_residual));
+    CLS_TRY(buffer(t, z->bordered, "bordered gradients", &t->grad_bordered));
     CLS_TRY(allocate_grads(t));
 fail:
     return status;
@@ -194,7 +199,8 @@ void cls_ffnet_tape_destroy(cls_ffnet_tape *t)
     release(t->stats, layers);
     for (size_t i = 0; t->grads && i < layers; i++)
         release(&t->grads[i].weight, 4);
-    cl_mem own[] = {t->padded, t->grad_padded, t->grad[0], t->grad[1], t->grad_residual};
+    cl_mem own[] = {t->padded,  t->grad_padded,   t->grad[0],
+                    t->grad[1], t->grad_residual, t->grad_bordered};
     release(own, sizeof own / sizeof own[0]);
     free(t->steps);
     free(t->outputs);
@@ -204,24 +210,37 @@ void cls_ffnet_tape_destroy(cls_ffnet_tape *t)
     free(t);
 }
 
-/* The Winograd-transformed weights of the layers that run so, made or remade from the
- * current weights (training changes them every step). */
-static cls_status refresh_winograd(cls_ffnet_tape *t)
+static cls_status derived_buffer(cls_ffnet *net, size_t floats, const char *what, cl_mem *out)
+{
+    if (*out)
+        return CLS_OK;
+    cls_status status = cls_buffer_create(net->ctx, floats * sizeof(float), what, out);
+    if (status == CLS_OK)
+        net->device_bytes += floats * sizeof(float);
+    return status;
+}
+
+/* The derived weights of the 3x3 stride-1 layers, made or remade from the current weights
+ * (training changes them every step): Winograd-transformed ones for both passes of a
+ * Winograd layer, flipped ones for a direct layer's backward pass. */
+static cls_status refresh_derived(cls_ffnet_tape *t)
 {
     cls_status status = CLS_OK;
     cls_ffnet *net = t->net;
     for (size_t i = 0; i < net->layer_count; i++) {
         const cls_ffnet_layer *l = &net->layers[i];
         cls_ffnet_params *p = &net->params[i];
-        const bool needed = t->steps[i].same3x3 && t->steps[i].algo == CLS_CONV_WINOGRAD;
-        if (!needed && !p->winograd)
+        if (!t->steps[i].same3x3)
             continue;
-        if (!p->winograd) {
-            const size_t bytes = cls_conv3x3_winograd_weight_count(l->cin, l->cout) * sizeof(float);
-            CLS_TRY(cls_buffer_create(net->ctx, bytes, l->conv, &p->winograd));
-            net->device_bytes += bytes;
+        if (t->steps[i].algo == CLS_CONV_WINOGRAD) {
+            CLS_TRY(derived_buffer(net, cls_conv3x3_winograd_weight_count(l->cin, l->cout), l->conv,
+                                   &p->winograd));
+            CLS_TRY(
+                cls_conv3x3_winograd_weights(net->ctx, l->cin, l->cout, p->weight, p->winograd));
+        } else {
+            CLS_TRY(derived_buffer(net, (size_t)l->cin * l->cout * 9, l->conv, &p->flipped));
+            CLS_TRY(cls_conv3x3_flip_weights(net->ctx, l->cin, l->cout, p->weight, p->flipped));
         }
-        CLS_TRY(cls_conv3x3_winograd_weights(net->ctx, l->cin, l->cout, p->weight, p->winograd));
     }
     t->weights_changed = false;
 fail:
@@ -291,7 +310,7 @@ cls_status cls_ffnet_tape_forward(cls_ffnet_tape *t, int n, cl_mem input, cl_mem
     cl_mem residual = NULL;
     CLS_TRY(plan_batch(t, n));
     if (t->weights_changed)
-        CLS_TRY(refresh_winograd(t));
+        CLS_TRY(refresh_derived(t));
     for (size_t i = 0; i < t->net->layer_count; i++) {
         const cl_mem x = layer_input(t, i, input);
         if (t->net->layers[i].residual == CLS_FFNET_RESIDUAL_SAVE)
@@ -340,6 +359,30 @@ fail:
     return status;
 }
 
+/* The gradient of a 3x3 stride-1 layer's padded input from its output's (dense, in grad),
+ * by the layer's own fast 3x3 algorithm: the layer ran as a "same" convolution whose border
+ * outputs were dropped, so its gradient is that convolution's backward pass from the output
+ * gradient with a zero border. */
+static cls_status same3x3_backward_data(cls_ffnet_tape *t, size_t i, cl_mem grad)
+{
+    cls_status status = CLS_OK;
+    cls_ffnet *net = t->net;
+    const cls_ffnet_step *s = &t->steps[i];
+    const cls_ffnet_params *p = &net->params[i];
+    const int cout = net->layers[i].cout;
+    CLS_TRY(cls_fill(net->ctx, cls_shape_count(s->conv), 0.0f, t->grad_bordered));
+    const cls_window from = {s->out, 0, 0}, to = {s->conv, 1, 1};
+    CLS_TRY(cls_copy_window(net->ctx, grad, from, t->grad_bordered, to, s->out.h, s->out.w, false));
+    if (s->algo == CLS_CONV_WINOGRAD)
+        CLS_TRY(cls_conv3x3_winograd_backward_data(net->ctx, s->padded, cout, t->grad_bordered,
+                                                   p->winograd, t->grad_padded));
+    else
+        CLS_TRY(cls_conv3x3_backward_data(net->ctx, s->padded, cout, t->grad_bordered, p->flipped,
+                                          t->grad_padded));
+fail:
+    return status;
+}
+
 /* From the gradient of layer i's convolution output (dense, in grad): its weight and bias
  * gradients, and unless i is the first layer its input's gradient into grad_input. */
 static cls_status conv_backward(cls_ffnet_tape *t, size_t i, cl_mem grad, cl_mem grad_input)
@@ -357,8 +400,11 @@ static cls_status conv_backward(cls_ffnet_tape *t, size_t i, cl_mem grad, cl_mem
                                           t->padded, grad, t->grads[i].weight, t->grads[i].bias));
     if (i == 0)
         return CLS_OK;
-    CLS_TRY(cls_conv_kxk_backward_data(net->ctx, s->padded, l->cout, l->kernel, l->stride, grad,
-                                       net->params[i].weight, t->grad_padded));
+    if (s->same3x3)
+        CLS_TRY(same3x3_backward_data(t, i, grad));
+    else
+        CLS_TRY(cls_conv_kxk_backward_data(net->ctx, s->padded, l->cout, l->kernel, l->stride, grad,
+                                           net->params[i].weight, t->grad_padded));
     CLS_TRY(
         cls_pad_reflect_backward(net->ctx, s->in, l->upsample, pad, t->grad_padded, grad_input));
     if (l->residual == CLS_FFNET_RESIDUAL_SAVE)

@@ -25,6 +25,7 @@ typedef struct cls_ffnet_tape {
     cl_mem grad[2];           /* gradients of layer outputs, in turn */
     cl_mem grad_padded;       /* the gradient of a padded input */
     cl_mem grad_residual;     /* a residual block's output gradient, kept for its input */
+    cl_mem grad_bordered;     /* a 3x3 stride-1 layer's output gradient with a zero border */
     cls_ffnet_grads *grads;   /* per layer, written by cls_ffnet_tape_backward */
     bool weights_changed;     /* the Winograd copies need remaking before the next forward */
     size_t device_bytes;
