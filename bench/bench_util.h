@@ -103,4 +103,14 @@ cls_status bench_eval_size(cls_ctx *ctx, cls_model *model, int size, const bench
 cls_status bench_stylize(cls_ctx *ctx, const char *path, const int *sizes, int count,
                          const bench_options *o, bench_out *out);
 
+/* Fast-style training (bench_train.c): for each of sizes, a trainer of a transformer (the
+ * file init, else cls_ffnet_create_random seed 1) with the VGG-16 at vgg16_path, on a random
+ * size x size style image and a random batch of `batch` images made on the host beforehand;
+ * the first step timed alone, max(o->warmup, 1) - 1 more untimed, then o->repeats timed
+ * cls_trainer_step calls: a "train" item with seconds per step (median, fastest), images per
+ * second, the first step, the trainer's device memory (held and planned), the weights' and
+ * the first and last steps' losses. */
+cls_status bench_train(cls_ctx *ctx, const char *vgg16_path, const char *init, const int *sizes,
+                       int count, int batch, const bench_options *o, bench_out *out);
+
 #endif

@@ -51,21 +51,23 @@ static void usage(FILE *out)
             "                     [--warmup W] [--peak-gflops X] [--only PARTS] [--json]\n"
             "       clstyle-bench [options] [--conv CIN,COUT,H,W]... [--model PATH --eval SIZE]...\n"
             "       clstyle-bench [options] --model TRANSFORMER --stylize SIZE...\n"
+            "       clstyle-bench [options] --model VGG16 [--init TRANSFORMER] [--batch N]\n"
+            "                     --train SIZE...\n"
             "\n"
-            "Without --conv, --eval or --stylize: the report of a VGG-19 style transfer at each\n"
-            "size: every conv layer shape up to relu5_1 (forward with bias and ReLU, and\n"
-            "backward-data, through the launchers the network uses), the Gram matrices\n"
-            "(cl/gram.cl, CLBlast on GPUs) and losses of the five style layers and the\n"
-            "content layer, one evaluation, the L-BFGS optimiser's own work per iteration\n"
-            "(history 100, on a cheap objective) and seconds per iteration of a real L-BFGS\n"
-            "transfer; with GFLOP/s and the fraction of the device's peak (compute units x\n"
-            "clock x SIMD lanes x 2; --peak-gflops overrides it). Evaluation and transfer\n"
-            "need weights: --model, else the file `clstyle` would find; random-weight files\n"
-            "time the same.\n"
+            "Without --conv, --eval, --stylize or --train: the report of a VGG-19 style\n"
+            "transfer at each size: every conv layer shape up to relu5_1 (forward with bias\n"
+            "and ReLU, and backward-data, through the launchers the network uses), the Gram\n"
+            "matrices (cl/gram.cl, CLBlast on GPUs) and losses of the five style layers and\n"
+            "the content layer, one evaluation, the L-BFGS optimiser's own work per\n"
+            "iteration (history 100, on a cheap objective) and seconds per iteration of a\n"
+            "real L-BFGS transfer; with GFLOP/s and the fraction of the device's peak\n"
+            "(compute units x clock x SIMD lanes x 2; --peak-gflops overrides it).\n"
+            "Evaluation and transfer need weights: --model, else the file `clstyle` would\n"
+            "find; random-weight files time the same.\n"
             "\n"
             "  --sizes LIST        input sizes (default 256,512)\n"
             "  --repeat N          timed runs per op, median reported (default 3; 5 with\n"
-            "                      --conv, --eval or --stylize)\n"
+            "                      --conv, --eval, --stylize or --train)\n"
             "  --warmup W          untimed runs first (default 1)\n"
             "  --only PARTS        comma list of conv,gram,loss,eval,lbfgs,transfer\n"
             "  --lbfgs-history N   history of the optimiser measurement (default 100)\n"
@@ -80,7 +82,14 @@ static void usage(FILE *out)
             "--stylize SIZE: only fast style: the transformer network (pytorch/examples\n"
             "TransformerNet) at PATH on a random SIZE x SIZE image, seconds per image of the\n"
             "whole call (upload, forward, download) and images per second, median of N after\n"
-            "W warm-up ones, and the device memory; also the memory at 1024 and 2048 (no run).\n");
+            "W warm-up ones, and the device memory; also the memory at 1024 and 2048 (no run).\n"
+            "--train SIZE: only fast-style training (pytorch/examples neural_style.py train):\n"
+            "a trainer of the transformer at --init (else random weights, seed 1) with the\n"
+            "VGG-16 loss network at PATH (-m), on a random SIZE x SIZE style image and a random\n"
+            "batch of --batch N images (default 4) made on the host first; seconds per step\n"
+            "of the whole cls_trainer_step call (upload, forward, losses, backward, Adam),\n"
+            "median and fastest of N after W warm-up ones, of which the first (it compiles\n"
+            "kernels) is timed alone; images per second; the trainer's device memory.\n");
 }
 
 typedef struct bench_cases {
@@ -90,6 +99,10 @@ typedef struct bench_cases {
     int neval;
     int stylize[64];
     int nstylize;
+    int train[64];
+    int ntrain;
+    int batch;        /* --batch of --train */
+    const char *init; /* --init of --train */
 } bench_cases;
 
 static bool parse_sizes(const char *text, bench_options *o)
@@ -130,7 +143,17 @@ static bool parse_parts(const char *text, bench_options *o)
 /* Reads the command line into o and c: 0 to go on, else the exit code plus one. */
 static int parse_args(int argc, char **argv, bench_options *o, bench_cases *c)
 {
-    enum { OPT_PEAK = 256, OPT_ONLY, OPT_HISTORY, OPT_HOST_HISTORY, OPT_TRANSFER, OPT_STYLIZE };
+    enum {
+        OPT_PEAK = 256,
+        OPT_ONLY,
+        OPT_HISTORY,
+        OPT_HOST_HISTORY,
+        OPT_TRANSFER,
+        OPT_STYLIZE,
+        OPT_TRAIN,
+        OPT_BATCH,
+        OPT_INIT
+    };
     static const struct option options[] = {
         {"device", required_argument, NULL, 'd'},
         {"repeats", required_argument, NULL, 'r'},
@@ -140,6 +163,9 @@ static int parse_args(int argc, char **argv, bench_options *o, bench_cases *c)
         {"model", required_argument, NULL, 'm'},
         {"eval", required_argument, NULL, 'e'},
         {"stylize", required_argument, NULL, OPT_STYLIZE},
+        {"train", required_argument, NULL, OPT_TRAIN},
+        {"batch", required_argument, NULL, OPT_BATCH},
+        {"init", required_argument, NULL, OPT_INIT},
         {"warmup", required_argument, NULL, 'w'},
         {"sizes", required_argument, NULL, 's'},
         {"peak-gflops", required_argument, NULL, OPT_PEAK},
@@ -151,7 +177,7 @@ static int parse_args(int argc, char **argv, bench_options *o, bench_cases *c)
         {NULL, 0, NULL, 0}};
     int opt;
     bool repeats_given = false;
-    while ((opt = getopt_long(argc, argv, "d:h", options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, "d:m:h", options, NULL)) != -1) {
         conv_case *cc = &c->conv[c->nconv];
         switch (opt) {
         case 'd': o->device = optarg; break;
@@ -188,17 +214,30 @@ static int parse_args(int argc, char **argv, bench_options *o, bench_cases *c)
             if (c->nstylize >= 64 || (c->stylize[c->nstylize++] = atoi(optarg)) < 8)
                 return 3;
             break;
+        case OPT_TRAIN:
+            if (c->ntrain >= 64 || (c->train[c->ntrain++] = atoi(optarg)) < 16)
+                return 3;
+            break;
+        case OPT_BATCH:
+            if ((c->batch = atoi(optarg)) < 1)
+                return 3;
+            break;
+        case OPT_INIT: c->init = optarg; break;
         case 'h': usage(stdout); return 1;
         default: return 3;
         }
     }
-    if (!repeats_given && (c->nconv > 0 || c->neval > 0 || c->nstylize > 0))
+    if (!repeats_given && (c->nconv > 0 || c->neval > 0 || c->nstylize > 0 || c->ntrain > 0))
         o->repeats = 5; /* what --conv and --eval always used */
-    /* --eval and --stylize need a model each, of different networks: one --model names one. */
+    /* --eval, --stylize and --train need a model each, of different networks (VGG-19, the
+     * transformer, VGG-16): one --model names one. */
+    const int model_modes = (c->neval > 0) + (c->nstylize > 0) + (c->ntrain > 0);
     if (o->repeats < 1 || o->warmup < 0 || o->lbfgs_history < 1 || o->transfer_iters < 0 ||
-        o->peak_override < 0 || ((c->neval > 0 || c->nstylize > 0) && !o->model) ||
-        (c->neval > 0 && c->nstylize > 0) || optind < argc)
+        o->peak_override < 0 || (model_modes > 0 && !o->model) || model_modes > 1 ||
+        ((c->init || c->batch) && c->ntrain == 0) || optind < argc)
         return 3;
+    if (c->batch == 0)
+        c->batch = 4;
     return 0;
 }
 
@@ -207,7 +246,7 @@ static cls_status run_benchmarks(cls_ctx *ctx, const bench_cases *c, const bench
 {
     cls_status status = CLS_OK;
     cls_model *model = NULL;
-    if (c->nconv == 0 && c->neval == 0 && c->nstylize == 0)
+    if (c->nconv == 0 && c->neval == 0 && c->nstylize == 0 && c->ntrain == 0)
         return bench_report(ctx, o, out);
     if (c->neval > 0)
         CLS_TRY(cls_model_load(ctx, o->model, &model));
@@ -219,6 +258,8 @@ static cls_status run_benchmarks(cls_ctx *ctx, const bench_cases *c, const bench
     }
     if (c->nstylize > 0)
         CLS_TRY(bench_stylize(ctx, o->model, c->stylize, c->nstylize, o, out));
+    if (c->ntrain > 0)
+        CLS_TRY(bench_train(ctx, o->model, c->init, c->train, c->ntrain, c->batch, o, out));
 fail:
     cls_model_destroy(model);
     return status;
@@ -233,6 +274,15 @@ static void print_json_string(const char *s)
         else if ((unsigned char)*s >= 0x20)
             putchar(*s);
     putchar('"');
+}
+
+/* The library's warnings (and the CLSTYLE_PROFILE=1 table, logged as one) on stderr, so
+ * they never mix with the results on stdout. */
+static void log_stderr(void *user, cls_log_level level, const char *message)
+{
+    (void)user;
+    if (level <= CLS_LOG_WARN)
+        fprintf(stderr, "clstyle-bench: %s\n", message);
 }
 
 int main(int argc, char **argv)
@@ -252,6 +302,8 @@ int main(int argc, char **argv)
     }
     cls_ctx_params params = cls_ctx_params_default();
     params.device_spec = o.device;
+    params.log = log_stderr;
+    params.log_level = CLS_LOG_WARN;
     cls_ctx *ctx = NULL;
     cls_status status = cls_ctx_create(&params, &ctx);
     if (status != CLS_OK) {

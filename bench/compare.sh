@@ -5,6 +5,8 @@
 #                    [--eval-only] [--transfer-iterations N] [--save DIR]
 #   bench/compare.sh --stylize [CLSTYLE_BENCH [MODEL]] [--sizes "512 1024"] [--repeats N]
 #                    [--warmup W] [--save DIR]
+#   bench/compare.sh --train [CLSTYLE_BENCH [VGG16]] [--init TRANSFORMER] [--sizes 256]
+#                    [--batch 4] [--repeats N] [--warmup W] [--save DIR]
 #
 # Default (Gatys, against bench/peer/torch_gatys.py): one style transfer evaluation per
 # size, then op by op (every VGG-19 conv layer shape forward and backward-data, the Gram
@@ -18,6 +20,16 @@
 # upload, forward, download) at each size (default "512 1024"), clstyle's device memory
 # there and at 2048x2048, the CPU model, the clstyle device and the torch version; MODEL is
 # then a transformer weight file.
+# --train (fast-style training, against bench/peer/torch_train.py, pytorch/examples'
+# `neural_style.py train` loop): seconds per training step of a batch (default 4) of random
+# SIZE x SIZE images (default 256; clstyle: the whole cls_trainer_step call, upload, forward,
+# losses, backward and Adam), images per second, the first step's time (kernel compiles:
+# set XDG_CACHE_HOME to an empty directory to include them), clstyle's device memory of a
+# step, the CPU model, the clstyle device, the torch version, and both sides' first-step
+# loss (the same weights and images: they should agree to float32 rounding). MODEL is then
+# a VGG-16 file (the loss network), --init the transformer both sides start from; without
+# them, random ones from make-weights (seed 1; the transformer as safetensors). The peer gets
+# --threads $(nproc) (PoCL uses every core) unless $TORCH_ARGS gives another.
 # --save DIR: keep both sides' JSON (clstyle.json, torch.json) in DIR.
 # Without CLSTYLE_BENCH: the newest build*/bench/clstyle-bench. Without MODEL: random weights
 # (VGG-19, or the transformer with --stylize) from build*/tests/make-weights (seed 1) in a
@@ -25,14 +37,18 @@
 # (e.g. -d gpu) through $CLSTYLE_BENCH_ARGS, extra peer options (e.g. --device cpu, or
 # --threads N with --stylize; the peer's default is every CPU, os.cpu_count()) through
 # $TORCH_ARGS.
-# The peer's Python: $TORCH_PYTHON if set, else bench/peer/.venv/bin/python if it exists (made
-# by bench/peer/setup-peer.sh with a pinned PyTorch from PyPI), else python3.
+# The peer's Python (torch and numpy): $TORCH_PYTHON if set, else
+# bench/peer/.venv/bin/python if it exists (made by bench/peer/setup-peer.sh with a pinned
+# PyTorch from PyPI), else python3.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(dirname "$here")
 sizes=
 stylize=0
+train=0
+batch=4
+init=
 repeats=3
 warmup=1
 eval_only=0
@@ -47,15 +63,22 @@ while [ $# -gt 0 ]; do
     --eval-only) eval_only=1; shift ;;
     --transfer-iterations) transfer_iterations=$2; shift 2 ;;
     --stylize) stylize=1; shift ;;
+    --train) train=1; shift ;;
+    --batch) batch=$2; shift 2 ;;
+    --init) init=$2; shift 2 ;;
     --save) save=$2; shift 2 ;;
-    -h | --help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,42p' "$0"; exit 0 ;;
     *) positional+=("$1"); shift ;;
     esac
 done
 bench=${positional[0]:-}
 model=${positional[1]:-}
+if [ "$stylize" = 1 ] && [ "$train" = 1 ]; then
+    echo "compare.sh: --stylize and --train are separate comparisons" >&2; exit 2
+fi
 if [ -z "$sizes" ]; then
-    if [ "$stylize" = 1 ]; then sizes="512 1024"; else sizes="256 512"; fi
+    if [ "$stylize" = 1 ]; then sizes="512 1024"; elif [ "$train" = 1 ]; then sizes=256;
+    else sizes="256 512"; fi
 fi
 if [ -n "${TORCH_PYTHON:-}" ]; then
     python=$TORCH_PYTHON
@@ -81,9 +104,20 @@ if [ -z "$bench" ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-if [ -z "$model" ]; then
+if [ -z "$model" ] || { [ "$train" = 1 ] && [ -z "$init" ]; }; then
     make_weights=$(first_built tests/make-weights) ||
         { echo "compare.sh: no model given and no build*/tests/make-weights" >&2; exit 2; }
+fi
+if [ "$train" = 1 ]; then
+    if [ -z "$model" ]; then
+        model=$tmp/vgg16-seed1.pth
+        "$make_weights" --arch vgg16 --format pth --seed 1 "$model"
+    fi
+    if [ -z "$init" ]; then
+        init=$tmp/transformer-seed1.safetensors
+        "$make_weights" --arch transformer --format safetensors --seed 1 "$init"
+    fi
+elif [ -z "$model" ]; then
     if [ "$stylize" = 1 ]; then
         model=$tmp/transformer-seed1.pth
         "$make_weights" --arch transformer --format pth --seed 1 "$model"
@@ -132,6 +166,71 @@ print("(ratio = clstyle / PyTorch time; median of %d images after %d warm-up, an
       " memory: clstyle's planned device buffers + weights)" % (repeats, warmup))
 PY
 }
+
+train_table() { # the training table from both sides' JSON
+    python3 - "$tmp/clstyle.json" "$tmp/torch.json" <<'PY'
+import json, sys
+cls, ref = (json.load(open(p)) for p in sys.argv[1:3])
+theirs = {r["size"]: r for r in ref["results"] if r["op"] == "train"}
+mib = 2.0**20
+print("CPU: %s" % ref["cpu"])
+print("clstyle device: %s (OpenCL driver %s)" % (cls["device"], cls["driver"]))
+print("PyTorch: %s, %d threads" % (ref["torch"], ref["threads"]))
+print("%-15s %15s %9s %15s %9s %7s" % ("size, batch", "clstyle s/step", "images/s",
+                                       "PyTorch s/step", "images/s", "ratio"))
+for r in cls["results"]:
+    if r["op"] != "train":
+        continue
+    t = theirs[r["size"]]
+    label = "%dx%d, %d" % (r["size"], r["size"], r["batch"])
+    print("%-15s %15.3f %9.3f %15.3f %9.3f %7.2f" % (label, r["s"], r["images_per_s"], t["s"],
+                                                     t["images_per_s"], r["s"] / t["s"]))
+    print("%-15s %15.3f %9.3f %15.3f %9.3f %7.2f" % (
+        "  fastest", r["min_s"], r["batch"] / r["min_s"], t["min_s"], t["batch"] / t["min_s"],
+        r["min_s"] / t["min_s"]))
+    print("%-15s %15.3f %9s %15.3f %9s %7.2f" % ("  first step", r["first_s"], "",
+                                                 t["first_s"], "", r["first_s"] / t["first_s"]))
+    print("  clstyle device memory of a step: %.1f MiB = %.1f MiB trainer (planned %.1f MiB:\n"
+          "    both networks' activations and gradients, Adam state, batch) + %.1f MiB weights\n"
+          "    (VGG-16 and the transformer, derived ones included); PyTorch: process peak RSS\n"
+          "    %.1f MiB (host memory, libraries included)"
+          % ((r["device_bytes"] + r["weight_bytes"]) / mib, r["device_bytes"] / mib,
+             r["plan_bytes"] / mib, r["weight_bytes"] / mib, t["peak_rss_bytes"] / mib))
+    a, b = r["first_loss"], t["first_loss"]
+    rel = lambda x, y: abs(x - y) / max(abs(y), 1e-30)  # noqa: E731
+    print("  first-step loss: clstyle %.7g, PyTorch %.7g (relative difference: total %.2g, "
+          "content %.2g, style %.2g)" % (a["total"], b["total"], rel(a["total"], b["total"]),
+                                         rel(a["content"], b["content"]),
+                                         rel(a["style"], b["style"])))
+    repeats, warmup = r["repeats"], r["warmup"]
+print("(ratio = clstyle / PyTorch time, target <= 1.0; median of %d steps after %d warm-up, of\n"
+      " which the first (kernel compiles) is timed alone, and the fastest of them;\n"
+      " clstyle: the whole cls_trainer_step call, upload + forward + losses + backward + Adam;\n"
+      " PyTorch: neural_style.py's step, zero_grad to optimizer.step and the losses' .item())"
+      % (repeats, warmup))
+PY
+}
+
+if [ "$train" = 1 ]; then
+    cls_args=(--model "$model" --init "$init" --batch "$batch" --repeats "$repeats"
+              --warmup "$warmup" --json)
+    torch_args=(--model "$model" --init "$init" --batch "$batch" --repeats "$repeats"
+                --warmup "$warmup" --threads "$(nproc)" --json)
+    for s in $sizes; do
+        cls_args+=(--train "$s")
+        torch_args+=(--size "$s")
+    done
+    echo "clstyle: $bench" >&2
+    # shellcheck disable=SC2086
+    "$bench" ${CLSTYLE_BENCH_ARGS:-} "${cls_args[@]}" >"$tmp/clstyle.json"
+    echo "pytorch: $python $here/peer/torch_train.py" >&2
+    # the peer's options after compare.sh's: argparse keeps the last --threads
+    # shellcheck disable=SC2086
+    "$python" "$here/peer/torch_train.py" "${torch_args[@]}" ${TORCH_ARGS:-} >"$tmp/torch.json"
+    save_json
+    train_table
+    exit 0
+fi
 
 if [ "$stylize" = 1 ]; then
     cls_args=(--model "$model" --repeats "$repeats" --warmup "$warmup" --json)

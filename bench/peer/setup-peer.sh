@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Makes the Python environment of the PyTorch peers (torch_gatys.py, torch_ffnet.py), so
-# anyone's comparison runs the same PyTorch: a venv with a pinned torch and numpy from PyPI.
+# Makes the Python environment of the PyTorch peers (torch_gatys.py, torch_ffnet.py,
+# torch_train.py), so anyone's comparison runs the same PyTorch: a venv with a pinned torch
+# and numpy from PyPI.
 # bench/compare.sh uses it when it exists (and $TORCH_PYTHON is not set).
 #
 #   bench/peer/setup-peer.sh [VENV]      (default bench/peer/.venv, ignored by git)
