@@ -5,6 +5,7 @@
 
 #include "ffnet/layers.h"
 #include "ops/conv.h"
+#include "ops/norm.h"
 #include "ops/shape.h"
 #include "runtime/context.h"
 #include "weights/weights.h"
@@ -57,6 +58,11 @@ struct cls_ffnet {
     char path[4096];
 };
 
+/* A network of TransformerNet's layers without weights (*out, also on failure, for
+ * cls_ffnet_destroy) and a host buffer as large as its largest weight tensor (*host, freed
+ * by the caller). */
+cls_status cls_ffnet_alloc(cls_ctx *ctx, cls_ffnet **out, float **host);
+
 /* Opens a weight file and checks, before any value is read, that it holds exactly a
  * TransformerNet state_dict: every tensor present with its shape, nothing unknown (the
  * running_mean / running_var of the instance norms that old PyTorch versions saved are
@@ -73,6 +79,15 @@ cls_status cls_ffnet_plan_steps(const cls_ffnet *net, int batch, int width, int 
 size_t cls_ffnet_sizes_bytes(const cls_ffnet_sizes *sizes);
 
 void cls_ffnet_plan_release(cls_ffnet_plan *plan);
+
+/* The region of a layer's convolution output its norm reads (inside the border of a 3x3
+ * stride-1 layer's "same" output). */
+cls_plane_view cls_ffnet_conv_view(const cls_ffnet_step *s);
+
+/* The instance norm of layer i (which has one) from its convolution output conv into output,
+ * adding residual where the layer ends a residual block. */
+cls_instance_norm_args cls_ffnet_norm_args(const cls_ffnet *net, size_t i, const cls_ffnet_step *s,
+                                           cl_mem conv, cl_mem residual, cl_mem output);
 
 /* Layer i's convolution as step s plans it, from its padded input (a 3x3 stride-1 layer
  * writes a 1-pixel border around its output; see cls_ffnet_step). */

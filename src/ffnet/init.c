@@ -72,14 +72,8 @@ cls_status cls_ffnet_create_random(cls_ctx *ctx, uint64_t seed, cls_ffnet **out)
     float *host = NULL;
     uint64_t state = seed;
     *out = NULL;
-    cls_ffnet *net = calloc(1, sizeof *net);
-    CLS_CHECK_ALLOC(net, "a transformer network");
-    net->ctx = ctx;
-    net->layers = cls_ffnet_layers(&net->layer_count);
-    net->params = calloc(net->layer_count, sizeof *net->params);
-    CLS_CHECK_ALLOC(net->params, "the network's layer table");
-    host = malloc(128 * 128 * 9 * sizeof *host); /* the largest convolution */
-    CLS_CHECK_ALLOC(host, "a weight staging buffer");
+    cls_ffnet *net = NULL;
+    CLS_TRY(cls_ffnet_alloc(ctx, &net, &host));
     for (size_t i = 0; i < net->layer_count; i++)
         CLS_TRY(init_layer(net, i, &state, host));
     snprintf(net->path, sizeof net->path, "(random, seed %llu)", (unsigned long long)seed);

@@ -127,23 +127,34 @@ fail:
     return status;
 }
 
+cls_status cls_ffnet_alloc(cls_ctx *ctx, cls_ffnet **out, float **host)
+{
+    cls_status status = CLS_OK;
+    *host = NULL;
+    cls_ffnet *net = calloc(1, sizeof *net);
+    CLS_CHECK_ALLOC(net, "a transformer network");
+    net->ctx = ctx;
+    net->layers = cls_ffnet_layers(&net->layer_count);
+    net->params = calloc(net->layer_count, sizeof *net->params);
+    CLS_CHECK_ALLOC(net->params, "the network's layer table");
+    *host = malloc(128 * 128 * 9 * sizeof **host); /* the largest convolution */
+    CLS_CHECK_ALLOC(*host, "a weight staging buffer");
+fail:
+    *out = net;
+    return status;
+}
+
 cls_status cls_ffnet_load(cls_ctx *ctx, const char *path, cls_ffnet **out)
 {
     cls_status status = CLS_OK;
     cls_weights *w = NULL;
     float *host = NULL;
     *out = NULL;
-    cls_ffnet *net = calloc(1, sizeof *net);
-    CLS_CHECK_ALLOC(net, "a transformer network");
-    net->ctx = ctx;
-    snprintf(net->path, sizeof net->path, "%s", path);
+    cls_ffnet *net = NULL;
     CLS_TRY(cls_ffnet_open_checked(path, &w)); /* every shape before any upload */
+    CLS_TRY(cls_ffnet_alloc(ctx, &net, &host));
+    snprintf(net->path, sizeof net->path, "%s", path);
     net->format = cls_weights_get_format(w);
-    net->layers = cls_ffnet_layers(&net->layer_count);
-    net->params = calloc(net->layer_count, sizeof *net->params);
-    CLS_CHECK_ALLOC(net->params, "the network's layer table");
-    host = malloc(128 * 128 * 9 * sizeof *host); /* the largest convolution */
-    CLS_CHECK_ALLOC(host, "a weight staging buffer");
     for (size_t i = 0; i < net->layer_count; i++)
         CLS_TRY(load_layer(net, w, i, host));
     CLS_CHECK_CL(clFinish(ctx->queue), "finishing the weight upload");

@@ -212,6 +212,28 @@ cls_status cls_ffnet_convolve(cls_ffnet *net, size_t i, const cls_ffnet_step *s,
                                output);
 }
 
+cls_plane_view cls_ffnet_conv_view(const cls_ffnet_step *s)
+{
+    return s->same3x3 ? (cls_plane_view){s->conv.h, s->conv.w, 1, 1} : cls_plane_view_full(s->conv);
+}
+
+cls_instance_norm_args cls_ffnet_norm_args(const cls_ffnet *net, size_t i, const cls_ffnet_step *s,
+                                           cl_mem conv, cl_mem residual, cl_mem output)
+{
+    const cls_ffnet_layer *l = &net->layers[i];
+    return (cls_instance_norm_args){
+        .shape = s->out,
+        .input = conv,
+        .view = cls_ffnet_conv_view(s),
+        .weight = net->params[i].norm_weight,
+        .bias = net->params[i].norm_bias,
+        .eps = 1e-5f,
+        .relu = l->relu,
+        .residual = l->residual == CLS_FFNET_RESIDUAL_ADD ? residual : NULL,
+        .output = output,
+    };
+}
+
 /* Where layer output goes: an activation buffer that is neither the layer's input nor a
  * residual still to be added, else the input's own (the padding step has copied it). */
 static cl_mem output_buffer(const cls_ffnet_plan *p, cl_mem input, cl_mem residual)
@@ -241,18 +263,8 @@ static cls_status forward(cls_ffnet *net)
         }
         CLS_TRY(cls_ffnet_convolve(net, i, s, p->padded, p->conv));
         const bool add = l->residual == CLS_FFNET_RESIDUAL_ADD;
-        cls_instance_norm_args norm = {
-            .shape = s->out,
-            .input = p->conv,
-            .view = s->same3x3 ? (cls_plane_view){s->conv.h, s->conv.w, 1, 1}
-                               : cls_plane_view_full(s->conv),
-            .weight = net->params[i].norm_weight,
-            .bias = net->params[i].norm_bias,
-            .eps = 1e-5f,
-            .relu = l->relu,
-            .residual = add ? residual : NULL,
-            .output = output_buffer(p, x, residual),
-        };
+        const cls_instance_norm_args norm =
+            cls_ffnet_norm_args(net, i, s, p->conv, residual, output_buffer(p, x, residual));
         CLS_TRY(cls_instance_norm_forward(net->ctx, &norm));
         x = norm.output;
         if (add)

@@ -286,19 +286,9 @@ static cls_status forward_layer(cls_ffnet_tape *t, size_t i, cl_mem x, cl_mem re
     if (!l->norm)
         return cls_ffnet_convolve(net, i, s, t->padded, t->outputs[i]);
     CLS_TRY(cls_ffnet_convolve(net, i, s, t->padded, t->convs[i]));
-    cls_instance_norm_args norm = {
-        .shape = s->out,
-        .input = t->convs[i],
-        .view = s->same3x3 ? (cls_plane_view){s->conv.h, s->conv.w, 1, 1}
-                           : cls_plane_view_full(s->conv),
-        .weight = net->params[i].norm_weight,
-        .bias = net->params[i].norm_bias,
-        .eps = 1e-5f,
-        .relu = l->relu,
-        .residual = l->residual == CLS_FFNET_RESIDUAL_ADD ? residual : NULL,
-        .output = t->outputs[i],
-        .stats = t->stats[i],
-    };
+    cls_instance_norm_args norm =
+        cls_ffnet_norm_args(net, i, s, t->convs[i], residual, t->outputs[i]);
+    norm.stats = t->stats[i];
     CLS_TRY(cls_instance_norm_forward(net->ctx, &norm));
 fail:
     return status;
@@ -343,8 +333,7 @@ static cls_status norm_backward(cls_ffnet_tape *t, size_t i, cl_mem grad)
     cls_instance_norm_backward_args args = {
         .shape = s->out,
         .input = t->convs[i],
-        .view = s->same3x3 ? (cls_plane_view){s->conv.h, s->conv.w, 1, 1}
-                           : cls_plane_view_full(s->conv),
+        .view = cls_ffnet_conv_view(s),
         .weight = net->params[i].norm_weight,
         .stats = t->stats[i],
         .relu = l->relu,

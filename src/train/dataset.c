@@ -417,6 +417,24 @@ static void make_order(cls_dataset *d, int epoch)
 
 /* ---- the API ---------------------------------------------------------------------------- */
 
+/* Frees what a dataset owns besides its thread and locks, and the dataset. */
+static void free_dataset(cls_dataset *d)
+{
+    for (size_t i = 0; i < d->warning_count; i++)
+        free(d->warnings[i]);
+    for (size_t i = 0; i < d->file_count; i++)
+        free(d->files[i]);
+    free(d->files);
+    free(d->bad);
+    free(d->order);
+    free(d->warnings);
+    free(d->slots);
+    free(d->slot_count);
+    free(d->first_failure);
+    free(d->dir);
+    free(d);
+}
+
 cls_status cls_dataset_open(const cls_dataset_params *p, cls_dataset **out)
 {
     cls_status status = CLS_OK;
@@ -496,16 +514,7 @@ fail:
             pthread_cond_destroy(&d->not_empty);
         if (mutex_ready)
             pthread_mutex_destroy(&d->mutex);
-        for (size_t i = 0; i < d->file_count; i++)
-            free(d->files[i]);
-        free(d->files);
-        free(d->bad);
-        free(d->order);
-        free(d->warnings);
-        free(d->slots);
-        free(d->slot_count);
-        free(d->dir);
-        free(d);
+        free_dataset(d);
     }
     return status;
 }
@@ -636,20 +645,8 @@ void cls_dataset_close(cls_dataset *d)
     if (!d)
         return;
     stop_loader(d);
-    for (size_t i = 0; i < d->warning_count; i++)
-        free(d->warnings[i]);
-    for (size_t i = 0; i < d->file_count; i++)
-        free(d->files[i]);
     pthread_cond_destroy(&d->not_full);
     pthread_cond_destroy(&d->not_empty);
     pthread_mutex_destroy(&d->mutex);
-    free(d->files);
-    free(d->bad);
-    free(d->order);
-    free(d->warnings);
-    free(d->slots);
-    free(d->slot_count);
-    free(d->first_failure);
-    free(d->dir);
-    free(d);
+    free_dataset(d);
 }
