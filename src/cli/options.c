@@ -103,6 +103,7 @@ void cls_cli_print_help(FILE *out)
 {
     fputs("Usage: clstyle -c CONTENT -s STYLE[,STYLE...] -o OUTPUT [OPTIONS]\n"
           "       clstyle stylize -m MODEL -c INPUT -o OUTPUT   (fast style)\n"
+          "       clstyle train -s STYLE --dataset DIR -o MODEL (train a fast-style model)\n"
           "       clstyle devices | check | info MODEL | tune\n"
           "Neural style transfer (Gatys et al.) on any OpenCL device: paints CONTENT in the\n"
           "style of STYLE. Images: PNG or JPEG. Defaults reproduce the settings of\n"
@@ -185,6 +186,9 @@ void cls_cli_print_help(FILE *out)
           "  stylize -m MODEL -c IN -o OUT  fast style: one pass of a trained network per\n"
           "                               image, video frame or directory; see\n"
           "                               `clstyle stylize --help`\n"
+          "  train -s STYLE --dataset DIR -o MODEL  train a fast-style network on a folder of\n"
+          "                               photos, as pytorch/examples does; see\n"
+          "                               `clstyle train --help`\n"
           "  tune [--time-budget S]       search faster CLBlast GEMM parameters for the\n"
           "                               device (-d) and store them for later runs\n"
           "\n"
