@@ -168,8 +168,30 @@ STYLIZE_SEEDS = {
 }
 
 
+# `clstyle train` arguments.
+TRAIN_SEEDS = {
+    "typical": ["-s", "starry.jpg", "--dataset", "coco", "-o", "starry.safetensors"],
+    "full": ["-s", "s.png", "--dataset", "d", "-o", "m.safetensors", "--vgg", "vgg16.pth",
+             "--epochs", "3", "--batch-size", "8", "--image-size", "128", "--style-size",
+             "512", "--content-weight", "1e5", "--style-weight", "1e10", "--tv-weight", "1e-6",
+             "--learning-rate", "1e-3", "--shuffle", "42", "--init", "a.safetensors", "--seed",
+             "7", "--checkpoint-every", "0", "--log", "l.jsonl", "-d", "cpu", "-q", "-v"],
+    "equals": ["--style=s", "--dataset=d", "--output=o", "--lr=2e-4", "--image-s=64"],
+    "help": ["-h", "--epochs", "0"],
+    "bad_values": ["-s", "a", "--dataset", "b", "-o", "c", "--image-size", "30", "--lr", "0",
+                   "--style-weight", "nan", "--batch-size", "x", "--epochs", "-1"],
+    "huge": ["-s", "a", "--dataset", "b", "-o", "c", "--shuffle", "99999999999999999999",
+             "--learning-rate", "1e400", "--tv-weight", "inf"],
+    "pth_output": ["-s", "a", "--dataset", "b", "-o", "c.PTH"],
+    "model_flag": ["-m", "vgg16.pth", "-s", "a"],
+    "missing_value": ["-s", "a", "--dataset"],
+    "operand": ["-s", "a", "--dataset", "b", "-o", "c", "extra"],
+}
+
+
 def cli_seeds():
-    for target, seeds in (("cli_options", CLI_SEEDS), ("stylize_args", STYLIZE_SEEDS)):
+    for target, seeds in (("cli_options", CLI_SEEDS), ("stylize_args", STYLIZE_SEEDS),
+                          ("train_args", TRAIN_SEEDS)):
         out = CORPUS / target
         out.mkdir(parents=True, exist_ok=True)
         for name, args in seeds.items():

@@ -11,7 +11,7 @@ if [ $# -ne 2 ] || ! [ "$2" -gt 0 ] 2>/dev/null; then
 fi
 build=$1 seconds=$2
 here=$(cd "$(dirname "$0")" && pwd)
-targets=(png jpeg safetensors pth_zip pth_legacy cli_options stylize_args)
+targets=(png jpeg safetensors pth_zip pth_legacy cli_options stylize_args train_args)
 work=$(mktemp -d "${TMPDIR:-/tmp}/clstyle-fuzz-smoke.XXXXXX")
 keep=false
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
