@@ -2,10 +2,11 @@
 # run.sh BUILD_DIR SECONDS: the second OpenCL implementation, Mesa's rusticl on llvmpipe
 # (mesa-opencl-icd; RUSTICL_ENABLE=llvmpipe), checked within a time bound: `clstyle check`
 # (every kernel built by rusticl's compiler and a known-answer run), the opencl suite's quick
-# case lists of the op tests, and a short transfer through the CLI. rusticl runs the kernels
-# 20-75 times slower than PoCL here (`CLSTYLE_PROFILE=1`), so the whole-network tests, which
-# PoCL covers, are left out. Results go to BUILD_DIR/meson-logs/rusticl.json (meson's test
-# log format); exits non-zero on any failure or when SECONDS run out.
+# case lists of the op tests and of training (one small step of every part), and a short
+# transfer through the CLI. rusticl runs the kernels 20-75 times slower than PoCL here
+# (`CLSTYLE_PROFILE=1`), so the whole-network tests, which PoCL covers, are left out. Results
+# go to BUILD_DIR/meson-logs/rusticl.json (meson's test log format); exits non-zero on any
+# failure or when SECONDS run out.
 set -uo pipefail
 if [ $# -ne 2 ] || ! [ "$2" -gt 0 ] 2>/dev/null; then
   echo "usage: $0 BUILD_DIR SECONDS" >&2
@@ -28,7 +29,7 @@ if ! timeout "$seconds" "$clstyle" check -d llvmpipe; then
 fi
 left=$((seconds - ($(date +%s) - start)))
 tests=(ops_conv ops_winograd ops_pool ops_gram ops_loss ops_elementwise ops_gradcheck ops_chain
-  ops_ffnet ops_ffnet_backward lbfgs vec conv_select)
+  ops_ffnet ops_ffnet_backward lbfgs vec conv_select train)
 timeout "$left" meson test -C "$build" --no-rebuild --logbase rusticl --print-errorlogs \
   "${tests[@]}"
 rc=$?
