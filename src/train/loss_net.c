@@ -60,7 +60,7 @@ static size_t gram_scratch(const cls_ctx *ctx, int h, int w)
 {
     static const int channels[CLS_LOSS_NET_TAPS] = {64, 128, 256, 512};
     size_t most = 0;
-    for (int t = 0; t < CLS_LOSS_NET_TAPS; t++) {
+    for (int t = 0; t < CLS_LOSS_NET_TAPS && (h >> t) > 0 && (w >> t) > 0; t++) {
         const size_t b = cls_gram_scratch_bytes(ctx, (cls_shape){1, channels[t], h >> t, w >> t});
         most = b > most ? b : most;
     }
@@ -125,14 +125,13 @@ static cls_status style_targets(cls_loss_net *ln)
     const cls_image *style = ln->p.style;
     cls_net *net = NULL;
     cl_mem image = NULL;
+    if (style->width < 8 || style->height < 8)
+        return cls_error(CLS_ERR_SHAPE,
+                         "the style image (%dx%d) is too small for VGG-16 up to relu4_3: it "
+                         "needs at least 8x8 pixels; use a larger image or --style-size",
+                         style->width, style->height);
     const cls_net_config config = net_config(ln->ctx, ln->taps, style->height, style->width, 1);
-    status = cls_net_create(ln->vgg, &config, &net);
-    if (status == CLS_ERR_SHAPE)
-        status = cls_error(CLS_ERR_SHAPE,
-                           "the style image (%dx%d) is too small for VGG-16 up to relu4_3: it "
-                           "needs at least 8x8 pixels; use a larger image or --style-size",
-                           style->width, style->height);
-    CLS_TRY(status);
+    CLS_TRY(cls_net_create(ln->vgg, &config, &net));
     const cls_shape shape = {1, 3, style->height, style->width};
     CLS_TRY(cls_buffer_create(ln->ctx, cls_shape_count(shape) * sizeof(float), "a style image",
                               &image));
