@@ -96,6 +96,11 @@ cls_status cls_trainer_plan_bytes(const cls_model *vgg16, const cls_ffnet *net,
     CLS_TRY(cls_loss_net_plan_bytes(vgg16, &lp, &loss));
     *bytes = tape + loss + own_bytes(net, params);
 fail:
+    if (status == CLS_ERR_SHAPE)
+        cls_error_context(status,
+                          "a training step of %d images of %dx%d is too large for the kernels' "
+                          "32-bit indices; use a smaller --batch-size or --image-size",
+                          params->batch_size, params->image_size, params->image_size);
     return status;
 }
 

@@ -214,6 +214,10 @@ def bad_files(tmp):
     check("no VGG-16 installed: exit 1 with where it looked and how to fetch it",
           r.returncode == 1 and "fetch-model.sh vgg16" in r.stderr and
           not os.path.exists(out), r)
+    r = train(tmp, out, "--image-size", "4096", "--batch-size", "16")
+    check("a step too large for the kernels: exit 1, says what to make smaller",
+          r.returncode == 1 and "--batch-size or --image-size" in r.stderr and
+          not os.path.exists(out), r)
     r = train(tmp, os.path.join(tmp, "no-such-dir", "m.safetensors"))
     check("an unwritable output: exit 1 before training", r.returncode == 1 and
           "no-such-dir" in r.stderr and "step" not in r.stderr, r)
