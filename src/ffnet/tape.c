@@ -313,13 +313,6 @@ fail:
     return status;
 }
 
-static cls_status copy_floats(cls_ctx *ctx, cl_mem from, cl_mem to, size_t count)
-{
-    const cl_int err =
-        clEnqueueCopyBuffer(ctx->queue, from, to, 0, 0, count * sizeof(float), 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "copying a residual gradient");
-}
-
 /* The gradient of a norm layer's output (in grad, dense) becomes its convolution output's,
  * in place; a residual block's output gradient is kept for the block's input first. */
 static cls_status norm_backward(cls_ffnet_tape *t, size_t i, cl_mem grad)
@@ -329,7 +322,7 @@ static cls_status norm_backward(cls_ffnet_tape *t, size_t i, cl_mem grad)
     const cls_ffnet_layer *l = &net->layers[i];
     const cls_ffnet_step *s = &t->steps[i];
     if (l->residual == CLS_FFNET_RESIDUAL_ADD)
-        CLS_TRY(copy_floats(net->ctx, grad, t->grad_residual, cls_shape_count(s->out)));
+        CLS_TRY(cls_copy_floats(net->ctx, grad, t->grad_residual, 0, cls_shape_count(s->out)));
     cls_instance_norm_backward_args args = {
         .shape = s->out,
         .input = t->convs[i],

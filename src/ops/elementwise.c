@@ -14,6 +14,15 @@ cls_status cls_fill(cls_ctx *ctx, size_t count, float value, cl_mem x)
     return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "clEnqueueFillBuffer");
 }
 
+cls_status cls_copy_floats(cls_ctx *ctx, cl_mem from, cl_mem to, size_t to_offset, size_t count)
+{
+    if (count == 0)
+        return CLS_OK;
+    const cl_int err = clEnqueueCopyBuffer(ctx->queue, from, to, 0, to_offset * sizeof(float),
+                                           count * sizeof(float), 0, NULL, NULL);
+    return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "clEnqueueCopyBuffer");
+}
+
 cls_status cls_scale(cls_ctx *ctx, size_t count, float a, cl_mem x)
 {
     cls_status status = CLS_OK;

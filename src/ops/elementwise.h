@@ -14,6 +14,9 @@ cls_status cls_fill(cls_ctx *ctx, size_t count, float value, cl_mem x);
 /* x *= a (CLBlastSscal). */
 cls_status cls_scale(cls_ctx *ctx, size_t count, float a, cl_mem x);
 
+/* to[to_offset ..] = from[0 .. count) (clEnqueueCopyBuffer, in floats). */
+cls_status cls_copy_floats(cls_ctx *ctx, cl_mem from, cl_mem to, size_t to_offset, size_t count);
+
 /* y += a * x (CLBlastSaxpy). */
 cls_status cls_axpy(cls_ctx *ctx, size_t count, float a, cl_mem x, cl_mem y);
 

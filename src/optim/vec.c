@@ -151,7 +151,5 @@ fail:
 
 cls_status cls_vec_copy(cls_vec_space *v, cl_mem from, cl_mem to)
 {
-    cl_int err =
-        clEnqueueCopyBuffer(v->ctx->queue, from, to, 0, 0, v->n * sizeof(float), 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "copying a vector");
+    return cls_copy_floats(v->ctx, from, to, 0, v->n);
 }

@@ -106,13 +106,6 @@ static cls_status upload_planes(cls_ctx *ctx, const cls_image *image, cl_mem ten
     return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "uploading the style image");
 }
 
-static cls_status copy_floats(cls_ctx *ctx, cl_mem from, cl_mem to, size_t to_offset, size_t count)
-{
-    const cl_int err = clEnqueueCopyBuffer(ctx->queue, from, to, 0, to_offset * sizeof(float),
-                                           count * sizeof(float), 0, NULL, NULL);
-    return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "copying features");
-}
-
 static float gram_scale(cls_shape s)
 {
     return 1.0f / (float)((double)s.c * s.h * s.w);
@@ -146,7 +139,7 @@ static cls_status style_targets(cls_loss_net *ln)
         CLS_TRY(buffer(ln, cc * ln->p.batch, "style Gram matrices", &ln->style_target[t]));
         CLS_TRY(cls_gram_forward(ln->ctx, s, tap, gram_scale(s), ln->style_target[t]));
         for (int b = 1; b < ln->p.batch; b++)
-            CLS_TRY(copy_floats(ln->ctx, ln->style_target[t], ln->style_target[t], b * cc, cc));
+            CLS_TRY(cls_copy_floats(ln->ctx, ln->style_target[t], ln->style_target[t], b * cc, cc));
     }
     CLS_CHECK_CL(clFinish(ln->ctx->queue), "computing the style's Gram matrices");
 fail:
@@ -290,7 +283,7 @@ cls_status cls_loss_net_evaluate(cls_loss_net *ln, int n, cl_mem x, cl_mem y, cl
     cl_mem tap;
     cls_shape s;
     CLS_TRY(cls_net_tap(ln->net, ln->taps[CONTENT_TAP], &tap, &s));
-    CLS_TRY(copy_floats(ln->ctx, tap, ln->content_target, 0, cls_shape_count(s)));
+    CLS_TRY(cls_copy_floats(ln->ctx, tap, ln->content_target, 0, cls_shape_count(s)));
     /* The output's features, losses and gradient. */
     CLS_TRY(cls_scale_shift_channels(ln->ctx, image, ln->scale, ln->shift, y, ln->normalized));
     CLS_TRY(cls_net_forward(ln->net, ln->normalized));

@@ -82,9 +82,7 @@ cls_status cls_content_targets(cls_transfer *run, cl_mem content)
         cl_mem tap;
         cls_shape s;
         CLS_TRY(cls_net_tap(run->net, run->content[i].layer, &tap, &s));
-        CLS_CHECK_CL(clEnqueueCopyBuffer(run->ctx->queue, tap, run->content[i].target, 0, 0,
-                                         cls_shape_count(s) * sizeof(float), 0, NULL, NULL),
-                     "copying content targets");
+        CLS_TRY(cls_copy_floats(run->ctx, tap, run->content[i].target, 0, cls_shape_count(s)));
         if (run->content[i].mask) /* compared with the features times the same mask */
             CLS_TRY(cls_mask_planes(run->ctx, s, run->content[i].target, run->content[i].mask,
                                     false, run->content[i].target));
