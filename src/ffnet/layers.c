@@ -21,6 +21,12 @@ static const cls_ffnet_layer transformer_net[] = {
     {"deconv3", NULL, 32, 3, 9, 1, 1, false, CLS_FFNET_RESIDUAL_NONE},
 };
 
+size_t cls_ffnet_layer_param_count(const cls_ffnet_layer *l)
+{
+    const size_t conv = (size_t)l->cout * l->cin * l->kernel * l->kernel + l->cout;
+    return conv + (l->norm ? 2 * (size_t)l->cout : 0);
+}
+
 const cls_ffnet_layer *cls_ffnet_layers(size_t *count)
 {
     *count = sizeof transformer_net / sizeof transformer_net[0];

@@ -24,6 +24,10 @@ typedef struct cls_ffnet_layer {
     cls_ffnet_residual residual;
 } cls_ffnet_layer;
 
+/* The floats of a layer's parameters: the convolution's weight and bias, the norm's weight and
+ * bias. */
+size_t cls_ffnet_layer_param_count(const cls_ffnet_layer *l);
+
 /* TransformerNet's 16 convolutions in order. */
 const cls_ffnet_layer *cls_ffnet_layers(size_t *count);
 

@@ -26,12 +26,6 @@ typedef struct tape_sizes {
     size_t grads;    /* the parameter gradients */
 } tape_sizes;
 
-static size_t layer_params(const cls_ffnet_layer *l)
-{
-    const size_t conv = (size_t)l->cout * l->cin * l->kernel * l->kernel + l->cout;
-    return conv + (l->norm ? 2 * (size_t)l->cout : 0);
-}
-
 static void measure(const cls_ffnet *net, const cls_ffnet_step *steps, tape_sizes *z)
 {
     z->grad = cls_shape_count(steps[0].in);
@@ -46,7 +40,7 @@ static void measure(const cls_ffnet *net, const cls_ffnet_step *steps, tape_size
             z->residual = max_size(z->residual, cls_shape_count(s->out));
         if (s->same3x3)
             z->bordered = max_size(z->bordered, cls_shape_count(s->conv));
-        z->grads += layer_params(l);
+        z->grads += cls_ffnet_layer_param_count(l);
     }
 }
 

@@ -5,6 +5,7 @@
 #include "ops/gram.h"
 #include "ops/loss.h"
 #include "runtime/launch.h"
+#include "transfer/image_tensor.h"
 
 #include <stdlib.h>
 
@@ -91,21 +92,6 @@ static cls_status buffer(cls_loss_net *ln, size_t floats, const char *what, cl_m
     return status;
 }
 
-static cls_status upload_planes(cls_ctx *ctx, const cls_image *image, cl_mem tensor)
-{
-    const size_t plane = (size_t)image->width * image->height;
-    float *planar = malloc(3 * plane * sizeof *planar);
-    if (!planar)
-        return cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "staging the style image");
-    for (size_t i = 0; i < plane; i++)
-        for (int c = 0; c < 3; c++)
-            planar[c * plane + i] = image->pixels[3 * i + c];
-    const cl_int err = clEnqueueWriteBuffer(ctx->queue, tensor, CL_TRUE, 0,
-                                            3 * plane * sizeof *planar, planar, 0, NULL, NULL);
-    free(planar);
-    return err == CL_SUCCESS ? CLS_OK : cls_error_cl(err, "uploading the style image");
-}
-
 static float gram_scale(cls_shape s)
 {
     return 1.0f / (float)((double)s.c * s.h * s.w);
@@ -128,7 +114,7 @@ static cls_status style_targets(cls_loss_net *ln)
     const cls_shape shape = {1, 3, style->height, style->width};
     CLS_TRY(cls_buffer_create(ln->ctx, cls_shape_count(shape) * sizeof(float), "a style image",
                               &image));
-    CLS_TRY(upload_planes(ln->ctx, style, image));
+    CLS_TRY(cls_image_to_planes(ln->ctx, style, ln->zero, image));
     CLS_TRY(cls_scale_shift_channels(ln->ctx, shape, ln->scale, ln->shift, image, image));
     CLS_TRY(cls_net_forward(net, image));
     for (int t = 0; t < CLS_LOSS_NET_TAPS; t++) {

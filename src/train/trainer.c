@@ -71,11 +71,8 @@ static cls_loss_net_params loss_params(const cls_train_params *p, const cls_imag
 static size_t own_bytes(const cls_ffnet *net, const cls_train_params *p)
 {
     size_t weights = 0;
-    for (size_t i = 0; i < net->layer_count; i++) {
-        const cls_ffnet_layer *l = &net->layers[i];
-        weights += (size_t)l->cout * l->cin * l->kernel * l->kernel + l->cout +
-                   (l->norm ? 2 * (size_t)l->cout : 0);
-    }
+    for (size_t i = 0; i < net->layer_count; i++)
+        weights += cls_ffnet_layer_param_count(&net->layers[i]);
     const size_t image = (size_t)p->batch_size * 3 * p->image_size * p->image_size;
     return (2 * image + 2 * weights) * sizeof(float);
 }

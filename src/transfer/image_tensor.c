@@ -8,13 +8,19 @@ const float cls_imagenet_mean[3] = {123.675f, 116.28f, 103.53f};
 
 cls_status cls_image_to_tensor(cls_ctx *ctx, const cls_image *image, cl_mem tensor)
 {
+    return cls_image_to_planes(ctx, image, cls_imagenet_mean, tensor);
+}
+
+cls_status cls_image_to_planes(cls_ctx *ctx, const cls_image *image, const float offset[3],
+                               cl_mem tensor)
+{
     const size_t plane = (size_t)image->width * (size_t)image->height;
     float *planar = malloc(3 * plane * sizeof *planar);
     if (!planar)
         return cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "converting an image");
     for (size_t i = 0; i < plane; i++)
         for (int c = 0; c < 3; c++)
-            planar[c * plane + i] = image->pixels[3 * i + c] - cls_imagenet_mean[c];
+            planar[c * plane + i] = image->pixels[3 * i + c] - offset[c];
     cl_int err = clEnqueueWriteBuffer(ctx->queue, tensor, CL_TRUE, 0, 3 * plane * sizeof *planar,
                                       planar, 0, NULL, NULL);
     free(planar);

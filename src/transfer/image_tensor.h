@@ -11,6 +11,11 @@ extern const float cls_imagenet_mean[3];
 /* Uploads image into tensor (3 * width * height floats). */
 cls_status cls_image_to_tensor(cls_ctx *ctx, const cls_image *image, cl_mem tensor);
 
+/* The same with offset[c] subtracted from channel c instead of the ImageNet mean (zeros:
+ * the image as it is, 0..255). */
+cls_status cls_image_to_planes(cls_ctx *ctx, const cls_image *image, const float offset[3],
+                               cl_mem tensor);
+
 /* Downloads tensor into image (already allocated with the same size): x + mean, clamped
  * to 0..255. */
 cls_status cls_tensor_to_image(cls_ctx *ctx, cl_mem tensor, cls_image *image);
