@@ -56,13 +56,27 @@ static cls_status find_taps(const cls_model *vgg, int taps[CLS_LOSS_NET_TAPS])
     return CLS_OK;
 }
 
+/* Tap t's output for batch images of h x w: its layer's channels, after t pooling layers. */
+static cls_shape tap_shape(int t, int batch, int h, int w)
+{
+    size_t count;
+    const cls_vgg_layer *layers = cls_vgg_layers(CLS_VGG16, &count);
+    return (cls_shape){batch, layers[cls_vgg_find(CLS_VGG16, tap_names[t])].cout, h >> t, w >> t};
+}
+
+/* The floats of the largest Gram matrices of a batch (the last tap's). */
+static size_t widest_grams(int batch)
+{
+    const cls_shape s = tap_shape(CLS_LOSS_NET_TAPS - 1, batch, 1, 1);
+    return (size_t)batch * s.c * s.c;
+}
+
 /* The Gram split's scratch for the widest tap of an image of h x w. */
 static size_t gram_scratch(const cls_ctx *ctx, int h, int w)
 {
-    static const int channels[CLS_LOSS_NET_TAPS] = {64, 128, 256, 512};
     size_t most = 0;
     for (int t = 0; t < CLS_LOSS_NET_TAPS && (h >> t) > 0 && (w >> t) > 0; t++) {
-        const size_t b = cls_gram_scratch_bytes(ctx, (cls_shape){1, channels[t], h >> t, w >> t});
+        const size_t b = cls_gram_scratch_bytes(ctx, tap_shape(t, 1, h, w));
         most = b > most ? b : most;
     }
     return most;
@@ -78,10 +92,14 @@ static cls_net_config net_config(const cls_ctx *ctx, const int *taps, int h, int
  * normalised image, the content target and the image gradient. */
 static size_t own_floats(const cls_loss_net_params *p)
 {
-    const size_t b = (size_t)p->batch, s = (size_t)p->size;
-    const size_t image = b * 3 * s * s, content = b * 128 * (s / 2) * (s / 2);
-    const size_t grams = b * (64 * 64 + 128 * 128 + 256 * 256 + 512 * 512);
-    return 2 * image + content + grams + 2 * b * 512 * 512 + RESULT_COUNT;
+    const size_t image = (size_t)p->batch * 3 * p->size * p->size;
+    const size_t content = cls_shape_count(tap_shape(CONTENT_TAP, p->batch, p->size, p->size));
+    size_t style = 0;
+    for (int t = 0; t < CLS_LOSS_NET_TAPS; t++) {
+        const cls_shape s = tap_shape(t, p->batch, 1, 1);
+        style += (size_t)s.n * s.c * s.c;
+    }
+    return 2 * image + content + style + 2 * widest_grams(p->batch) + RESULT_COUNT;
 }
 
 static cls_status buffer(cls_loss_net *ln, size_t floats, const char *what, cl_mem *out)
@@ -182,15 +200,16 @@ cls_status cls_loss_net_create(cls_model *vgg16, const cls_loss_net_params *para
     CLS_TRY(find_taps(vgg16, ln->taps));
     CLS_TRY(style_targets(ln));
     ln->p.style = NULL; /* not owned, and not needed any more */
-    const size_t b = (size_t)params->batch, s = (size_t)params->size;
-    const cls_net_config config =
-        net_config(ln->ctx, ln->taps, params->size, params->size, params->batch);
+    const int b = params->batch, s = params->size;
+    const size_t image = cls_shape_count((cls_shape){b, 3, s, s});
+    const cls_net_config config = net_config(ln->ctx, ln->taps, s, s, b);
     CLS_TRY(cls_net_create(vgg16, &config, &ln->net));
-    CLS_TRY(buffer(ln, b * 3 * s * s, "normalised images", &ln->normalized));
-    CLS_TRY(buffer(ln, b * 3 * s * s, "image gradients", &ln->grad_image));
-    CLS_TRY(buffer(ln, b * 128 * (s / 2) * (s / 2), "content targets", &ln->content_target));
-    CLS_TRY(buffer(ln, b * 512 * 512, "Gram matrices", &ln->gram));
-    CLS_TRY(buffer(ln, b * 512 * 512, "Gram gradients", &ln->gram_grad));
+    CLS_TRY(buffer(ln, image, "normalised images", &ln->normalized));
+    CLS_TRY(buffer(ln, image, "image gradients", &ln->grad_image));
+    CLS_TRY(buffer(ln, cls_shape_count(tap_shape(CONTENT_TAP, b, s, s)), "content targets",
+                   &ln->content_target));
+    CLS_TRY(buffer(ln, widest_grams(b), "Gram matrices", &ln->gram));
+    CLS_TRY(buffer(ln, widest_grams(b), "Gram gradients", &ln->gram_grad));
     CLS_TRY(buffer(ln, RESULT_COUNT, "losses", &ln->result));
     *out = ln;
     ln = NULL;
