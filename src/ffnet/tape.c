@@ -67,23 +67,36 @@ static cls_status check_size(int batch, int width, int height)
     return CLS_OK;
 }
 
-cls_status cls_ffnet_tape_bytes(const cls_ffnet *net, int batch, int width, int height,
-                                size_t *bytes)
+/* The steps[layer_count] of batch images of width x height and the sizes of the buffers they
+ * need (z->outputs, which the caller frees, holds z->convs too). */
+static cls_status plan(const cls_ffnet *net, int batch, int width, int height,
+                       cls_ffnet_step *steps, tape_sizes *z)
 {
     cls_status status = check_size(batch, width, height);
     if (status != CLS_OK)
         return status;
-    cls_ffnet_step *steps = calloc(net->layer_count, sizeof *steps);
     size_t *per_layer = calloc(2 * net->layer_count, sizeof *per_layer);
-    tape_sizes z = {.outputs = per_layer, .convs = per_layer + net->layer_count};
+    if (!per_layer)
+        return cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "a training plan");
+    *z = (tape_sizes){.outputs = per_layer, .convs = per_layer + net->layer_count};
     cls_ffnet_sizes sizes;
-    CLS_CHECK_ALLOC(steps && per_layer ? steps : NULL, "a training plan");
-    CLS_TRY(cls_ffnet_plan_steps(net, batch, width, height, steps, &sizes));
-    measure(net, steps, &z);
-    *bytes = total_bytes(net, &z, batch);
-fail:
+    status = cls_ffnet_plan_steps(net, batch, width, height, steps, &sizes);
+    if (status == CLS_OK)
+        measure(net, steps, z);
+    return status;
+}
+
+cls_status cls_ffnet_tape_bytes(const cls_ffnet *net, int batch, int width, int height,
+                                size_t *bytes)
+{
+    tape_sizes z = {0};
+    cls_ffnet_step *steps = calloc(net->layer_count, sizeof *steps);
+    cls_status status = steps ? plan(net, batch, width, height, steps, &z)
+                              : cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "a training plan");
+    if (status == CLS_OK)
+        *bytes = total_bytes(net, &z, batch);
     free(steps);
-    free(per_layer);
+    free(z.outputs);
     return status;
 }
 
@@ -140,11 +153,9 @@ fail:
 cls_status cls_ffnet_tape_create(cls_ffnet *net, int batch, int width, int height,
                                  cls_ffnet_tape **out)
 {
-    cls_status status = check_size(batch, width, height);
-    size_t *per_layer = NULL;
+    cls_status status = CLS_OK;
+    tape_sizes z = {0};
     *out = NULL;
-    if (status != CLS_OK)
-        return status;
     const size_t layers = net->layer_count;
     cls_ffnet_tape *t = calloc(1, sizeof *t);
     CLS_CHECK_ALLOC(t, "a training plan");
@@ -159,19 +170,14 @@ cls_status cls_ffnet_tape_create(cls_ffnet *net, int batch, int width, int heigh
     t->convs = calloc(layers, sizeof *t->convs);
     t->stats = calloc(layers, sizeof *t->stats);
     t->grads = calloc(layers, sizeof *t->grads);
-    per_layer = calloc(2 * layers, sizeof *per_layer);
-    CLS_CHECK_ALLOC(
-        t->steps && t->outputs && t->convs && t->stats && t->grads && per_layer ? per_layer : NULL,
-        "a training plan");
-    tape_sizes z = {.outputs = per_layer, .convs = per_layer + layers};
-    cls_ffnet_sizes sizes;
-    CLS_TRY(cls_ffnet_plan_steps(net, batch, width, height, t->steps, &sizes));
-    measure(net, t->steps, &z);
+    CLS_CHECK_ALLOC(t->steps && t->outputs && t->convs && t->stats && t->grads ? t->grads : NULL,
+                    "a training plan");
+    CLS_TRY(plan(net, batch, width, height, t->steps, &z));
     CLS_TRY(allocate(t, &z));
     *out = t;
     t = NULL;
 fail:
-    free(per_layer);
+    free(z.outputs);
     cls_ffnet_tape_destroy(t);
     return status;
 }
@@ -368,8 +374,10 @@ static cls_status conv_backward(cls_ffnet_tape *t, size_t i, cl_mem grad, cl_mem
     const cls_ffnet_layer *l = &net->layers[i];
     const cls_ffnet_step *s = &t->steps[i];
     const int pad = l->kernel / 2;
-    /* The stride-1 3x3 layers ran as "same" convolutions on the padded input; their
-     * gradients are those of a valid convolution of it (see cls_conv_kxk_backward_data). */
+    /* The padded input is made again from the kept input rather than kept itself: one cheap
+     * pass instead of a second copy of every layer's activations. The stride-1 3x3 layers ran
+     * as "same" convolutions on it; their weight gradients are those of a valid convolution
+     * of it (see cls_conv_kxk_backward_data). */
     CLS_TRY(
         cls_pad_reflect(net->ctx, s->in, l->upsample, pad, layer_input(t, i, t->input), t->padded));
     CLS_TRY(cls_conv_kxk_backward_weights(net->ctx, s->padded, l->cout, l->kernel, l->stride,
