@@ -32,93 +32,25 @@ import resource
 import statistics
 import sys
 import time
-from collections import namedtuple
 
 import numpy as np
 import torch
-import torch.nn as nn
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
 from torch_ffnet import TransformerNet, cpu_model  # noqa: E402
+
+# pytorch/examples' Vgg16 (on torchvision's vgg16().features, built from configuration D),
+# gram_matrix and normalize_batch, as the step-parity reference writes them out (it needs
+# only torch and numpy at import).
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "reference"))
+from make_train_golden import Vgg16, gram_matrix, normalize_batch, vgg16_features  # noqa: E402
 
 CONTENT_WEIGHT = 1e5
 STYLE_WEIGHT = 1e10
 LR = 1e-3
 BATCH_SEED = 41  # bench/bench_train.c's TRAIN_BATCH_SEED
 STYLE_SEED = 43  # ... TRAIN_STYLE_SEED
-CFG_D = [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-         512, 512, 512, "M"]
-
-
-# ---- torchvision's vgg16().features and pytorch/examples' vgg.py (as in
-# tests/reference/make_train_golden.py)
-
-
-def vgg16_features(path):
-    layers, cin = [], 3
-    for v in CFG_D:
-        if v == "M":
-            layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
-        else:
-            layers += [nn.Conv2d(cin, v, kernel_size=3, padding=1), nn.ReLU(inplace=True)]
-            cin = v
-    features = nn.Sequential(*layers)
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    own = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
-    features.load_state_dict(own)  # strict: every conv of the 13 present
-    return features
-
-
-class Vgg16(torch.nn.Module):
-    def __init__(self, vgg_pretrained_features, requires_grad=False):
-        super(Vgg16, self).__init__()
-        self.slice1 = torch.nn.Sequential()
-        self.slice2 = torch.nn.Sequential()
-        self.slice3 = torch.nn.Sequential()
-        self.slice4 = torch.nn.Sequential()
-        for x in range(4):
-            self.slice1.add_module(str(x), vgg_pretrained_features[x])
-        for x in range(4, 9):
-            self.slice2.add_module(str(x), vgg_pretrained_features[x])
-        for x in range(9, 16):
-            self.slice3.add_module(str(x), vgg_pretrained_features[x])
-        for x in range(16, 23):
-            self.slice4.add_module(str(x), vgg_pretrained_features[x])
-        if not requires_grad:
-            for param in self.parameters():
-                param.requires_grad = False
-
-    def forward(self, X):
-        h = self.slice1(X)
-        h_relu1_2 = h
-        h = self.slice2(h)
-        h_relu2_2 = h
-        h = self.slice3(h)
-        h_relu3_3 = h
-        h = self.slice4(h)
-        h_relu4_3 = h
-        vgg_outputs = namedtuple("VggOutputs", ['relu1_2', 'relu2_2', 'relu3_3', 'relu4_3'])
-        out = vgg_outputs(h_relu1_2, h_relu2_2, h_relu3_3, h_relu4_3)
-        return out
-
-
-# ---- pytorch/examples fast_neural_style/neural_style/utils.py
-
-
-def gram_matrix(y):
-    (b, ch, h, w) = y.size()
-    features = y.view(b, ch, w * h)
-    features_t = features.transpose(1, 2)
-    gram = features.bmm(features_t) / (ch * h * w)
-    return gram
-
-
-def normalize_batch(batch):
-    # normalize using imagenet mean and std
-    mean = batch.new_tensor([0.485, 0.456, 0.406]).view(-1, 1, 1)
-    std = batch.new_tensor([0.229, 0.224, 0.225]).view(-1, 1, 1)
-    batch = batch.div_(255.0)
-    return (batch - mean) / std
 
 
 # ---- the benchmark's data: clstyle-bench's generator
