@@ -1,9 +1,10 @@
 """What the CLI tests share: running clstyle (behind $CLSTYLE_TEST_WRAPPER, e.g. valgrind,
-when it is set), counting checks, and failing any check whose stderr carries a sanitizer or
-valgrind report, whatever the exit code says."""
+when it is set), counting checks, failing any check whose stderr carries a sanitizer or
+valgrind report, whatever the exit code says, and reading golden files."""
 import os
 import re
 import shlex
+import struct
 import subprocess
 import sys
 import time
@@ -69,6 +70,26 @@ def check(name, cond, result=None, stderr=None):
         print("  exit %s\n  stdout: %s\n  stderr: %s" % (result.returncode, result.stdout[-2000:],
                                                        result.stderr[-2000:]))
     return False
+
+
+def read_golden(path):
+    """The tensors of a CLSGOLD1 file (tests/reference/golden.h): name -> (dims, values)."""
+    with open(path, "rb") as f:
+        data = f.read()
+    assert data.startswith(b"CLSGOLD1\n")
+    pos, tensors = 9, {}
+    while pos < len(data):
+        end = data.index(b"\n", pos)
+        words = data[pos:end].decode().split()
+        ndim = int(words[2])
+        dims = [int(d) for d in words[3:3 + ndim]]
+        count = 1
+        for d in dims:
+            count *= d
+        pos = end + 1
+        tensors[words[1]] = (dims, struct.unpack("<%df" % count, data[pos:pos + 4 * count]))
+        pos += 4 * count
+    return tensors
 
 
 def finish():

@@ -28,26 +28,6 @@ def run(*args, env=None, timeout=300):
     return harness.run(CLSTYLE, *args, env=env, timeout=timeout)
 
 
-def read_golden(path):
-    """The tensors of a CLSGOLD1 file (tests/reference/golden.h): name -> (dims, values)."""
-    with open(path, "rb") as f:
-        data = f.read()
-    assert data.startswith(b"CLSGOLD1\n")
-    pos, tensors = 9, {}
-    while pos < len(data):
-        end = data.index(b"\n", pos)
-        words = data[pos:end].decode().split()
-        ndim = int(words[2])
-        dims = [int(d) for d in words[3:3 + ndim]]
-        count = 1
-        for d in dims:
-            count *= d
-        pos = end + 1
-        tensors[words[1]] = (dims, struct.unpack("<%df" % count, data[pos:pos + 4 * count]))
-        pos += 4 * count
-    return tensors
-
-
 def read_png(path):
     """(width, height, [r, g, b, ...]) of an 8-bit RGB or RGBA, non-interlaced PNG."""
     with open(path, "rb") as f:
@@ -103,7 +83,7 @@ def stats(pixels):
 
 def parity(tmp):
     for case in ("64x48",) if harness.QUICK else ("64x48", "100x76"):
-        dims, want = read_golden(os.path.join(GOLDEN, "ffnet_%s.gold" % case))["output"]
+        dims, want = harness.read_golden(os.path.join(GOLDEN, "ffnet_%s.gold" % case))["output"]
         _, _, h, w = dims
         for model in (MODELS if not harness.QUICK else MODELS[:1]):
             out = os.path.join(tmp, "parity.png")

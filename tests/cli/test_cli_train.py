@@ -45,24 +45,6 @@ def train(tmp, out, *extra, vgg=VGG16, photos=PHOTOS, style=STYLE, env=None, **k
                env=env, **kw)
 
 
-def read_golden(path):
-    """The tensors of a CLSGOLD1 file (tests/reference/golden.h): name -> values."""
-    with open(path, "rb") as f:
-        data = f.read()
-    assert data.startswith(b"CLSGOLD1\n")
-    pos, tensors = 9, {}
-    while pos < len(data):
-        end = data.index(b"\n", pos)
-        words = data[pos:end].decode().split()
-        count = 1
-        for d in words[3:3 + int(words[2])]:
-            count *= int(d)
-        pos = end + 1
-        tensors[words[1]] = struct.unpack("<%df" % count, data[pos:pos + 4 * count])
-        pos += 4 * count
-    return tensors
-
-
 def safetensors_names(path):
     """The tensor names of a safetensors file, from its JSON header."""
     with open(path, "rb") as f:
@@ -113,12 +95,12 @@ def parity(tmp):
     r = run("train", "-s", STYLE, "--dataset", PHOTOS, "-o", out, "--vgg", VGG16, "--init", INIT,
             "--image-size", "64", "--batch-size", "2", "--epochs", "1", "--lr", "1e-4",
             "--log", log, "-q")
-    golden = read_golden(os.path.join(GOLDEN, "train_steps_lr1e-4.gold"))
+    golden = harness.read_golden(os.path.join(GOLDEN, "train_steps_lr1e-4.gold"))
     entries = read_log(log) if r.returncode == 0 else []
     worst = 0.0
     for e in entries:
         for part in ("content", "style", "total"):
-            want = golden["step%d.%s" % (e["step"], part)][0]
+            want = golden["step%d.%s" % (e["step"], part)][1][0]
             worst = max(worst, abs(e[part] - want) / abs(want))
     print("  steps against PyTorch: worst relative difference %.2g" % worst)
     check("from --init at lr 1e-4, every step's losses within 1e-3 of PyTorch's loop",
