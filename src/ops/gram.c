@@ -60,6 +60,8 @@ static size_t pack_cols(const cls_ctx *ctx, size_t c, size_t hw)
 size_t cls_gram_scratch_bytes(const cls_ctx *ctx, cls_shape f)
 {
     const size_t c = (size_t)f.c, hw = (size_t)f.h * (size_t)f.w;
+    if (c == 0 || hw == 0) /* nothing to compute (a planner asking about a tap too small) */
+        return 0;
     const gram_split split = split_for(ctx, c, hw);
     if (!ctx->tunables.gram_kernel)
         return split.parts > 1 ? split.parts * c * c * sizeof(float) : 0;

@@ -9,7 +9,7 @@
 #include "runtime/context.h"
 
 /* The split-K partial products of cls_gram_forward for f, in scratch slot CLS_SCRATCH_WORK_A
- * (0 when f is not split). The backward pass takes C x C floats from CLS_SCRATCH_GRAM. */
+ * (0 when f is not split or has no element). The backward pass takes C x C floats from CLS_SCRATCH_GRAM. */
 size_t cls_gram_scratch_bytes(const cls_ctx *ctx, cls_shape f);
 
 /* gram[n][C][C] = scale * features[n] features[n]^T. */

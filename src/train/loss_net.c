@@ -75,7 +75,7 @@ static size_t widest_grams(int batch)
 static size_t gram_scratch(const cls_ctx *ctx, int h, int w)
 {
     size_t most = 0;
-    for (int t = 0; t < CLS_LOSS_NET_TAPS && (h >> t) > 0 && (w >> t) > 0; t++) {
+    for (int t = 0; t < CLS_LOSS_NET_TAPS; t++) {
         const size_t b = cls_gram_scratch_bytes(ctx, tap_shape(t, 1, h, w));
         most = b > most ? b : most;
     }
