@@ -13,7 +13,7 @@
 // Tiles are numbered over the batch: tile row R = n * tiles_h + ty, tile t = R * tiles_w +
 // tx. A launch covers the tile rows row0 .. row0 + rows - 1 of all tiles ("a chunk"); the
 // transformed buffers hold `ld` >= rows * tiles_w columns (ld is a multiple of the GEMM's
-// 16-column block; the padding columns are written as zeros).
+// column block; the padding columns are written as zeros).
 
 // Products are added as a * b + c, which the compiler contracts to a fused multiply-add where
 // the device has one; mad() is a separate multiply and add in PoCL (see cl/conv_kxk.cl).
@@ -597,52 +597,69 @@ kernel void wino_grad_gather(global const float *p, global float *dx, const int 
 
 // c[k][m][n] = sum over p of op(a)[k][m][p] * b[k][p][n] for k < 36: the Winograd channel
 // mixing. op(a) = a[k] ([rows_m][depth], row-major) or, with trans_a, a[k] transposed
-// (a[k] is [depth][rows_m]). b and c have ld columns, a multiple of 16. Each work-item
-// computes WINO_GEMM_ROWS rows by 16 columns, in passes of WINO_GEMM_PASS rows over the
-// whole depth: each float16 of b loaded is used WINO_GEMM_PASS times, the a values are
-// broadcast scalars, and a pass's accumulators stay in registers (6 float16 are 12 of
-// AVX2's 16 registers; all 16 rows at once spilled to memory). The rows of a pass are
-// written out (WINO_GEMM_EACH_ROW), each accumulator a named variable, since PoCL does not
-// reliably unroll a loop over them and then keeps an array in memory; products are added as
+// (a[k] is [depth][rows_m]). Each work-item computes WINO_GEMM_ROWS rows by V float16 of
+// columns, in passes of P rows over the whole depth: each float16 of b loaded is used P
+// times, each a value (a broadcast scalar) V times, and a pass's P x V accumulators stay in
+// registers. Two kernels, chosen by the host from the device's vector width:
+//   wino_gemm       V = 1, P = WINO_GEMM_PASS (6 float16 are 12 of AVX2's 16 registers; all
+//                   16 rows at once spilled to memory)
+//   wino_gemm_wide  V = 2, P = WINO_GEMM_WIDE_PASS (for 16-lane devices, AVX-512: 24 of its
+//                   32 registers, and each broadcast feeds two multiply-adds)
+// b and c have ld columns, a multiple of 16 V. The rows of a pass are written out
+// (WINO_GEMM_EACH_ROW), each accumulator a named variable, since PoCL does not reliably
+// unroll a loop over them and then keeps an array in memory; products are added as
 // a * b + c, contracted to fused multiply-adds (see the pragma).
-// Global size: (ld / 16, ceil(rows_m / WINO_GEMM_ROWS), 36).
+// Global size: (ld / (16 V), ceil(rows_m / WINO_GEMM_ROWS), 36).
 #ifndef WINO_GEMM_PASS
 #define WINO_GEMM_PASS 6
 #endif
-#if WINO_GEMM_PASS > 16
+#ifndef WINO_GEMM_WIDE_PASS
+#define WINO_GEMM_WIDE_PASS 12
+#endif
+#if WINO_GEMM_PASS > 16 || WINO_GEMM_WIDE_PASS > 16
 #error "wino_gemm writes out at most 16 rows a pass"
 #endif
 #define WINO_GEMM_EACH_ROW(STEP)                                                                   \
     STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7) STEP(8) STEP(9) STEP(10)       \
     STEP(11) STEP(12) STEP(13) STEP(14) STEP(15)
-#define WINO_GEMM_ZERO(r) float16 acc_##r = (float16)(0.0f);
+#define WINO_GEMM_ZERO(r) float16 acc_##r = (float16)(0.0f), acc2_##r = (float16)(0.0f);
 #define WINO_GEMM_MADD(r)                                                                          \
-    if ((r) < N)                                                                                   \
-        acc_##r = (float16)(aq[min(r, last) * row_step]) * bv + acc_##r;
+    if ((r) < N) {                                                                                 \
+        const float16 av = (float16)(aq[min(r, last) * row_step]);                                 \
+        acc_##r = av * bv + acc_##r;                                                               \
+        if (V == 2)                                                                                \
+            acc2_##r = av * bv2 + acc2_##r;                                                        \
+    }
 #define WINO_GEMM_STORE(r)                                                                         \
-    if ((r) < N && (r) <= last)                                                                    \
-        vstore16(acc_##r, 0, cp + (size_t)(r)*ld);
+    if ((r) < N && (r) <= last) {                                                                  \
+        vstore16(acc_##r, 0, cp + (size_t)(r)*ld);                                                 \
+        if (V == 2)                                                                                \
+            vstore16(acc2_##r, 1, cp + (size_t)(r)*ld);                                            \
+    }
 
-// Rows 0 .. last of one pass (a and c from ap and cp on): N rows computed, a compile-time
-// constant; those past last compute on row last and are not stored.
+// Rows 0 .. last of one pass (a and c from ap and cp on): N rows by V float16 computed, both
+// compile-time constants; rows past last compute on row last and are not stored.
 static inline __attribute__((always_inline)) void
 wino_gemm_pass(global const float *ap, global const float *bk, global float *cp,
                const int depth, const int ld, const size_t row_step, const size_t depth_step,
-               const int last, const int N)
+               const int last, const int N, const int V)
 {
     WINO_GEMM_EACH_ROW(WINO_GEMM_ZERO)
     for (int q = 0; q < depth; q++) {
         const float16 bv = vload16(0, bk + (size_t)q * ld);
+        const float16 bv2 = V == 2 ? vload16(1, bk + (size_t)q * ld) : bv;
         global const float *aq = ap + q * depth_step;
         WINO_GEMM_EACH_ROW(WINO_GEMM_MADD)
     }
     WINO_GEMM_EACH_ROW(WINO_GEMM_STORE)
 }
 
-kernel void wino_gemm(global const float *a, global const float *b, global float *c,
-                      const int rows_m, const int depth, const int ld, const int trans_a)
+// One work-item's WINO_GEMM_ROWS x 16 V block, in passes of P rows.
+static inline __attribute__((always_inline)) void
+wino_gemm_block(global const float *a, global const float *b, global float *c, const int rows_m,
+                const int depth, const int ld, const int trans_a, const int P, const int V)
 {
-    const int n0 = get_global_id(0) * 16;
+    const int n0 = get_global_id(0) * 16 * V;
     const int m0 = get_global_id(1) * WINO_GEMM_ROWS;
     const int k = get_global_id(2);
     if (n0 >= ld || m0 >= rows_m)
@@ -653,14 +670,26 @@ kernel void wino_gemm(global const float *a, global const float *b, global float
     global float *ck = c + (size_t)k * rows_m * ld + n0;
     const int rows = min(WINO_GEMM_ROWS, rows_m - m0); // of this work-item
     int m = m0;
-    for (; m + WINO_GEMM_PASS <= m0 + rows; m += WINO_GEMM_PASS)
+    for (; m + P <= m0 + rows; m += P)
         wino_gemm_pass(ak + m * row_step, bk, ck + (size_t)m * ld, depth, ld, row_step,
-                       depth_step, WINO_GEMM_PASS - 1, WINO_GEMM_PASS);
-    const int left = m0 + rows - m, rest = WINO_GEMM_ROWS % WINO_GEMM_PASS;
+                       depth_step, P - 1, P, V);
+    const int left = m0 + rows - m, rest = WINO_GEMM_ROWS % P;
     if (rest > 0 && left == rest) // the block's last rows, fewer than a pass
         wino_gemm_pass(ak + m * row_step, bk, ck + (size_t)m * ld, depth, ld, row_step,
-                       depth_step, rest - 1, rest);
+                       depth_step, rest - 1, rest, V);
     else if (left > 0) // the last rows of the matrix
         wino_gemm_pass(ak + m * row_step, bk, ck + (size_t)m * ld, depth, ld, row_step,
-                       depth_step, left - 1, WINO_GEMM_PASS);
+                       depth_step, left - 1, P, V);
+}
+
+kernel void wino_gemm(global const float *a, global const float *b, global float *c,
+                      const int rows_m, const int depth, const int ld, const int trans_a)
+{
+    wino_gemm_block(a, b, c, rows_m, depth, ld, trans_a, WINO_GEMM_PASS, 1);
+}
+
+kernel void wino_gemm_wide(global const float *a, global const float *b, global float *c,
+                           const int rows_m, const int depth, const int ld, const int trans_a)
+{
+    wino_gemm_block(a, b, c, rows_m, depth, ld, trans_a, WINO_GEMM_WIDE_PASS, 2);
 }

@@ -95,9 +95,10 @@ static cls_cache_key choice_key(const cls_ctx *ctx, cls_shape in, int cout)
     char prelude[512], params[256], shape[96];
     cls_tunables_prelude(&ctx->tunables, prelude, sizeof prelude);
     const cls_tunables *t = &ctx->tunables;
-    snprintf(params, sizeof params, "tile %d group %d column %d clblast %d scratch %zu",
-             t->conv_cout_tile, t->wino_group, t->wino_gemm_column, t->wino_clblast,
-             t->wino_scratch_bytes);
+    snprintf(params, sizeof params,
+             "tile %d group %d column %d clblast %d scratch %zu gemm vectors %d", t->conv_cout_tile,
+             t->wino_group, t->wino_gemm_column, t->wino_clblast, t->wino_scratch_bytes,
+             t->wino_gemm_vecs);
     snprintf(shape, sizeof shape, "%d x %d x %d x %d -> %d", in.n, in.c, in.h, in.w, cout);
     const char *parts[] = {"conv-choice-1",
                            source_text("conv.cl"),

@@ -7,9 +7,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Columns per work-item of wino_gemm and tiles per work-item of the transforms
- * (WINO_LANES): the transformed buffers' ld is a multiple of both. */
-enum { GEMM_COLS = 16, LANES = 8 };
+/* Tiles per work-item of the transforms (WINO_LANES). */
+enum { LANES = 8 };
+
+/* The transformed buffers' ld: the columns rounded up to whole column blocks of the
+ * channel-mixing kernel (and so to whole LANES), 16 for wino_gemm, 32 for wino_gemm_wide. A
+ * device that prefers the wide kernel gets 32-column rounding only where it adds at most an
+ * eighth to the 16-column one: a map of 16 tiles (512 channels at 16x16) would do twice the
+ * work. Monotone in cols, so a chunk's ld never exceeds the plan's largest. */
+static size_t round_cols(const cls_ctx *ctx, size_t cols)
+{
+    const size_t narrow = (cols + 15) / 16 * 16, wide = (cols + 31) / 32 * 32;
+    return ctx->tunables.wino_gemm_vecs == 2 && wide * 8 <= narrow * 9 ? wide : narrow;
+}
 
 /* How a layer's 4x4 tiles are split into chunks of whole tile rows (over the batch), so the
  * transformed buffers stay within the scratch budget. */
@@ -19,11 +29,6 @@ typedef struct wino_plan {
     int rows;       /* output tile rows per chunk */
     size_t max_ld;  /* columns of the largest chunk, with the backward pass's halo rows */
 } wino_plan;
-
-static size_t round_cols(size_t cols)
-{
-    return (cols + GEMM_COLS - 1) / GEMM_COLS * GEMM_COLS;
-}
 
 static wino_plan plan_of(const cls_ctx *ctx, cls_shape in, int cout)
 {
@@ -35,7 +40,7 @@ static wino_plan plan_of(const cls_ctx *ctx, cls_shape in, int cout)
     /* Two of the rows that fit are the halo of the backward pass. */
     p.rows = fit > 2 ? (fit - 2 < (size_t)p.total_rows ? (int)(fit - 2) : p.total_rows) : 1;
     const int with_halo = p.rows + 2 < p.total_rows ? p.rows + 2 : p.total_rows;
-    p.max_ld = round_cols((size_t)with_halo * (size_t)p.tiles_w);
+    p.max_ld = round_cols(ctx, (size_t)with_halo * (size_t)p.tiles_w);
     return p;
 }
 
@@ -85,11 +90,14 @@ static cls_status channel_mix(cls_ctx *ctx, cl_mem a, bool trans_a, int rows_m, 
     const cl_int rows_arg = rows_m, depth_arg = depth, ld_arg = (cl_int)ld, trans = trans_a;
     const cls_arg args[] = {CLS_ARG(a),         CLS_ARG(b),      CLS_ARG(c),    CLS_ARG(rows_arg),
                             CLS_ARG(depth_arg), CLS_ARG(ld_arg), CLS_ARG(trans)};
+    /* The wide kernel wherever the device prefers it and ld has whole 32-column blocks. */
+    const bool wide = ctx->tunables.wino_gemm_vecs == 2 && ld % 32 == 0;
     const int tile = ctx->tunables.wino_gemm_rows;
     const size_t blocks = (size_t)((rows_m + tile - 1) / tile);
-    const size_t global[3] = {ld / GEMM_COLS, blocks, 36}, column[3] = {1, blocks, 1};
+    const size_t global[3] = {ld / (wide ? 32 : 16), blocks, 36}, column[3] = {1, blocks, 1};
     const bool by_column = ctx->tunables.wino_gemm_column && blocks <= 256;
-    status = cls_launch(ctx, "wino_gemm", args, 7, 3, global, by_column ? column : NULL);
+    status = cls_launch(ctx, wide ? "wino_gemm_wide" : "wino_gemm", args, 7, 3, global,
+                        by_column ? column : NULL);
 fail:
     return status;
 }
@@ -130,7 +138,7 @@ cls_status cls_conv3x3_winograd_forward(cls_ctx *ctx, cls_shape in, int cout, cl
     const size_t group[2] = {(size_t)ctx->tunables.wino_group, 1};
     for (int row0 = 0; row0 < p.total_rows; row0 += p.rows) {
         const cl_int r0 = row0, rows = p.total_rows - row0 < p.rows ? p.total_rows - row0 : p.rows;
-        const size_t cols = (size_t)rows * (size_t)p.tiles_w, ld = round_cols(cols);
+        const size_t cols = (size_t)rows * (size_t)p.tiles_w, ld = round_cols(ctx, cols);
         const cl_int ld_arg = (cl_int)ld;
         const cls_arg in_args[] = {CLS_ARG(input), CLS_ARG(v),     CLS_ARG(cin), CLS_ARG(h),
                                    CLS_ARG(w),     CLS_ARG(th),    CLS_ARG(tw),  CLS_ARG(r0),
@@ -167,7 +175,7 @@ cls_status cls_conv3x3_winograd_backward_data(cls_ctx *ctx, cls_shape in, int co
         const cl_int p0 = r0 % p.tiles_h ? r0 - 1 : r0;
         const cl_int p_end = (r0 + rows) % p.tiles_h ? r0 + rows + 1 : r0 + rows;
         const cl_int prows = p_end - p0;
-        const size_t cols = (size_t)prows * (size_t)p.tiles_w, ld = round_cols(cols);
+        const size_t cols = (size_t)prows * (size_t)p.tiles_w, ld = round_cols(ctx, cols);
         const cl_int ld_arg = (cl_int)ld;
         const cls_arg d_args[] = {
             CLS_ARG(grad_output), CLS_ARG(d),  CLS_ARG(cout_arg), CLS_ARG(h),     CLS_ARG(w),

@@ -14,6 +14,20 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
         .reduce_group = 64,
         .reduce_blocked = !(device && device->type == CLS_DEVICE_GPU),
         .wino_gemm_rows = 16,
+        /* The channel mixing's register block (cl/winograd.cl): 6 rows by one float16 in
+         * AVX2's 16 registers; on devices with 16 native lanes (AVX-512: 32 registers), 8 rows
+         * by two float16 (wino_gemm_wide, where the columns round to 32 with little waste).
+         * 2 Xeon cores with AVX-512 (PoCL pthread-skylake-avx512), clstyle-bench --conv,
+         * medians of 7, two interleaved runs, ms forward / backward-data, narrow -> wide:
+         *   64 -> 128 at 128x128   7.4-8.5 / 6.9-10.3   ->  6.0-9.9 / 5.5-7.1
+         *   256 -> 256 at 64x64    9.8-10.5 / 10.8-13.9 ->  6.6-7.4 / 7.3-8.3
+         *   512 -> 512 at 32x32    9.0-9.9 / 12.5-18.1  ->  7.3-8.4 / 10.0-10.2
+         *   128 -> 128 at 256x256   50-53 / 61-62       ->   45-46 / 48-50
+         * and one evaluation at 256x256 / 512x512: 0.312 / 1.141 s -> 0.255 / 0.988 s.
+         * Wide passes of 12 and 14 rows measured the same as 8 within noise. */
+        .wino_gemm_pass = 6,
+        .wino_gemm_wide_pass = 8,
+        .wino_gemm_vecs = device && device->native_float_width >= 16 ? 2 : 1,
         /* PoCL's own choice for the transforms (up to 4096 work-items a group) overflows
          * its stack with their float8 arrays; 8 is as fast as 1 to 32 measured. */
         .wino_group = 8,
@@ -107,7 +121,7 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
     };
     /* For benchmarks: the Winograd scratch budget, the Gram matrices' slices (1: none) and
      * whether CLBlast or cl/gram.cl computes them, and the channel mixing by CLBlast or by
-     * the wino_gemm kernel. */
+     * the wino_gemm kernels (kernel: the device's rule; narrow or wide: that one). */
     const char *scratch = getenv("CLSTYLE_WINO_SCRATCH_MIB");
     if (scratch && atoi(scratch) > 0)
         t.wino_scratch_bytes = (size_t)atoi(scratch) << 20;
@@ -124,6 +138,8 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
         t.wino_clblast = true;
     else if (gemm && strcmp(gemm, "kernel") == 0)
         t.wino_clblast = false;
+    else if (gemm && (strcmp(gemm, "narrow") == 0 || strcmp(gemm, "wide") == 0))
+        t.wino_clblast = false, t.wino_gemm_vecs = strcmp(gemm, "wide") == 0 ? 2 : 1;
     const char *no_fma = getenv("CLSTYLE_NO_FMA");
     t.fused_multiply_add = !(no_fma && strcmp(no_fma, "1") == 0);
     return t;
@@ -143,11 +159,13 @@ size_t cls_tunables_gram_parts(const cls_tunables *t, size_t c, size_t hw)
 
 void cls_tunables_prelude(const cls_tunables *t, char *buf, size_t size)
 {
-    snprintf(buf, size,
-             "#define CONV_COUT_TILE %d\n#define REDUCE_GROUP %d\n"
-             "#define WINO_GEMM_ROWS %d\n#define GRAM_VEC %d\n#define GRAM_ROWS_I %d\n"
-             "#define GRAM_ROWS_J %d\n#define GRAM_GRAD_ROWS %d\n%s",
-             t->conv_cout_tile, t->reduce_group, t->wino_gemm_rows, t->gram_vec, t->gram_rows_i,
-             t->gram_rows_j, t->gram_grad_rows,
-             t->fused_multiply_add ? "" : "#define CLS_NO_FMA 1\n");
+    snprintf(
+        buf, size,
+        "#define CONV_COUT_TILE %d\n#define REDUCE_GROUP %d\n"
+        "#define WINO_GEMM_ROWS %d\n#define WINO_GEMM_PASS %d\n#define WINO_GEMM_WIDE_PASS %d\n"
+        "#define GRAM_VEC %d\n#define GRAM_ROWS_I %d\n"
+        "#define GRAM_ROWS_J %d\n#define GRAM_GRAD_ROWS %d\n%s",
+        t->conv_cout_tile, t->reduce_group, t->wino_gemm_rows, t->wino_gemm_pass,
+        t->wino_gemm_wide_pass, t->gram_vec, t->gram_rows_i, t->gram_rows_j, t->gram_grad_rows,
+        t->fused_multiply_add ? "" : "#define CLS_NO_FMA 1\n");
 }

@@ -21,6 +21,10 @@ typedef struct cls_tunables {
 
     /* Winograd F(4x4, 3x3) convolution (cl/winograd.cl, ops/conv_winograd.c). */
     int wino_gemm_rows;        /* rows of the channel-mixing product per work-item */
+    int wino_gemm_vecs;        /* ... by this many float16 of columns: 1 (wino_gemm) or 2
+                                  (wino_gemm_wide) */
+    int wino_gemm_pass;        /* rows wino_gemm computes at a time (in registers) */
+    int wino_gemm_wide_pass;   /* ... and wino_gemm_wide */
     int wino_group;            /* work-group size (dimension 0) of the transform kernels */
     bool wino_gemm_column;     /* a wino_gemm work-group is one column block, all its rows */
     bool wino_clblast;         /* channel mixing with CLBlast instead of wino_gemm */
