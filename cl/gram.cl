@@ -28,11 +28,14 @@
 #if GRAM_ROWS_I > 4 || GRAM_ROWS_J > 4
 #error "gram_upper holds at most 4 x 4 accumulators"
 #endif
-// Rows of the gradient per work-item (each 16 columns wide).
+// Rows of the gradient per work-item: gram_grad's (16 columns wide) and gram_grad_wide's (32).
 #ifndef GRAM_GRAD_ROWS
 #define GRAM_GRAD_ROWS 6
 #endif
-#if GRAM_GRAD_ROWS > 8
+#ifndef GRAM_GRAD_WIDE_ROWS
+#define GRAM_GRAD_WIDE_ROWS 8
+#endif
+#if GRAM_GRAD_ROWS > 8 || GRAM_GRAD_WIDE_ROWS > 8
 #error "gram_grad writes out at most 8 rows"
 #endif
 
@@ -177,15 +180,22 @@ kernel void gram_pack(global const float *features, const uint offset, const int
 }
 
 #define GRAM_GRAD_EACH(STEP) STEP(0) STEP(1) STEP(2) STEP(3) STEP(4) STEP(5) STEP(6) STEP(7)
-#define GRAM_GRAD_ZERO(r) float16 acc_##r = (float16)(0.0f);
+#define GRAM_GRAD_ZERO(r) float16 acc_##r = (float16)(0.0f), acc2_##r = (float16)(0.0f);
 #define GRAM_GRAD_ROW(r)                                                                           \
     global const float *s_##r = sym + (size_t)min(i0 + (r), c - 1) * c;
 #define GRAM_GRAD_MADD(r)                                                                          \
-    if ((r) < GRAM_GRAD_ROWS)                                                                      \
-        acc_##r = (float16)(s_##r[j]) * bv + acc_##r;
+    if ((r) < R) {                                                                                 \
+        const float16 sv = (float16)(s_##r[j]);                                                    \
+        acc_##r = sv * bv + acc_##r;                                                               \
+        if (V == 2)                                                                                \
+            acc2_##r = sv * bv2 + acc2_##r;                                                        \
+    }
 #define GRAM_GRAD_STORE(r)                                                                         \
-    if ((r) < GRAM_GRAD_ROWS && i0 + (r) < c)                                                      \
-        gram_grad_store(acc_##r, out + (size_t)(i0 + (r)) * hw, left, accumulate);
+    if ((r) < R && i0 + (r) < c) {                                                                 \
+        gram_grad_store(acc_##r, out + (size_t)(i0 + (r)) * hw, left, accumulate);                 \
+        if (V == 2 && left > 16)                                                                   \
+            gram_grad_store(acc2_##r, out + (size_t)(i0 + (r)) * hw + 16, left - 16, accumulate);  \
+    }
 
 // Writes (or adds) the first `left` of the 16 values (all of them when left >= 16).
 static inline void gram_grad_store(const float16 v, global float *o, const int left,
@@ -201,26 +211,51 @@ static inline void gram_grad_store(const float16 v, global float *o, const int l
         o[k] = accumulate ? values[k] + o[k] : values[k];
 }
 
-// grad[offset + i * hw + p] (+)= sum over j of sym[i][j] * F[j][p] for the columns p0 .. of
-// F that gram_pack packed: GRAM_GRAD_ROWS rows by 16 columns a work-item, each float16 of F
-// loaded once for all its rows, the rows' S values broadcast (the pattern of wino_gemm). Rows
-// past c compute on row c - 1 and are not stored, columns past hw are not stored.
-// Global size: (packed blocks, ceil(c / GRAM_GRAD_ROWS)).
-kernel void gram_grad(global const float *sym, global const float *packed, const int p0,
-                      global float *grad, const uint offset, const int c, const int hw,
-                      const int accumulate)
+// grad[offset + i * hw + p] (+)= sum over j of sym[i][j] * F[j][p] for the `cols` columns
+// p0 .. of F that gram_pack packed: R rows by V packed 16-column blocks a work-item (b0 and
+// the next), each float16 of F loaded once for all its rows, the rows' S values broadcast
+// (the pattern of wino_gemm). R and V are compile-time constants. Rows past c compute on row
+// c - 1 and are not stored, columns past the chunk's are not stored (a missing second block
+// computes on the first).
+static inline __attribute__((always_inline)) void
+gram_grad_block(global const float *sym, global const float *packed, const int p0,
+                const int cols, global float *grad, const uint offset, const int c, const int hw,
+                const int accumulate, const int b0, const int R, const int V)
 {
-    const int b = get_global_id(0), i0 = get_global_id(1) * GRAM_GRAD_ROWS;
-    const int left = hw - p0 - 16 * b;
+    const int i0 = get_global_id(1) * R;
+    const int left = cols - 16 * b0;
     if (left <= 0 || i0 >= c)
         return;
     GRAM_GRAD_EACH(GRAM_GRAD_ROW)
     GRAM_GRAD_EACH(GRAM_GRAD_ZERO)
-    global const float *block = packed + (size_t)b * c * 16;
+    global const float *block = packed + (size_t)b0 * c * 16;
+    global const float *block2 = left > 16 ? block + (size_t)c * 16 : block;
     for (int j = 0; j < c; j++) {
         const float16 bv = vload16(j, block);
+        const float16 bv2 = V == 2 ? vload16(j, block2) : bv;
         GRAM_GRAD_EACH(GRAM_GRAD_MADD)
     }
-    global float *out = grad + offset + p0 + 16 * b;
+    global float *out = grad + offset + p0 + 16 * b0;
     GRAM_GRAD_EACH(GRAM_GRAD_STORE)
+}
+
+// GRAM_GRAD_ROWS rows by one packed block a work-item.
+// Global size: (packed blocks, ceil(c / GRAM_GRAD_ROWS)).
+kernel void gram_grad(global const float *sym, global const float *packed, const int p0,
+                      const int cols, global float *grad, const uint offset, const int c,
+                      const int hw, const int accumulate)
+{
+    gram_grad_block(sym, packed, p0, cols, grad, offset, c, hw, accumulate, get_global_id(0),
+                    GRAM_GRAD_ROWS, 1);
+}
+
+// GRAM_GRAD_WIDE_ROWS rows by two packed blocks a work-item: for devices with 16 native
+// lanes (AVX-512's 32 registers hold 16 accumulators), as wino_gemm_wide.
+// Global size: (ceil(packed blocks / 2), ceil(c / GRAM_GRAD_WIDE_ROWS)).
+kernel void gram_grad_wide(global const float *sym, global const float *packed, const int p0,
+                           const int cols, global float *grad, const uint offset, const int c,
+                           const int hw, const int accumulate)
+{
+    gram_grad_block(sym, packed, p0, cols, grad, offset, c, hw, accumulate, 2 * get_global_id(0),
+                    GRAM_GRAD_WIDE_ROWS, 2);
 }

@@ -159,13 +159,13 @@ fail:
     return status;
 }
 
-/* Column blocks of a gram_grad work-group (each with all the row blocks): the tunable's, fewer
- * when that would leave under 4 work-groups per compute unit. */
-static size_t grad_group(const cls_ctx *ctx, size_t blocks)
+/* Work-items along the columns in a gram_grad work-group (each with all the row blocks): the
+ * tunable's, fewer when that would leave under 4 work-groups per compute unit. */
+static size_t grad_group(const cls_ctx *ctx, size_t items)
 {
     const size_t units = ctx->info.compute_units ? ctx->info.compute_units : 1;
     size_t g = (size_t)ctx->tunables.gram_grad_group;
-    while (g > 1 && blocks / g < 4 * units)
+    while (g > 1 && items / g < 4 * units)
         g /= 2;
     return g;
 }
@@ -194,20 +194,24 @@ static cls_status grad_kernel(cls_ctx *ctx, size_t c, size_t hw, cl_mem sym, cl_
     CLS_TRY(cls_ctx_scratch(ctx, CLS_SCRATCH_WORK_A, c * chunk * sizeof(float), &packed));
     const cl_uint offset_arg = (cl_uint)offset;
     const cl_int c_arg = (cl_int)c, hw_arg = (cl_int)hw, acc = accumulate;
-    const size_t row_blocks = div_up(c, ctx->tunables.gram_grad_rows);
+    /* Two packed blocks a work-item where the device prefers it (gram_grad_wide). */
+    const bool wide = ctx->tunables.gram_grad_vecs == 2;
+    const size_t rows =
+        (size_t)(wide ? ctx->tunables.gram_grad_wide_rows : ctx->tunables.gram_grad_rows);
+    const size_t row_blocks = div_up(c, rows);
     for (size_t p0 = 0; p0 < hw; p0 += chunk) {
-        const cl_int p0_arg = (cl_int)p0;
-        const size_t blocks = div_up(min_size(hw - p0, chunk), 16);
+        const cl_int p0_arg = (cl_int)p0, cols_arg = (cl_int)min_size(hw - p0, chunk);
+        const size_t blocks = div_up((size_t)cols_arg, 16);
         const cls_arg pack_args[] = {CLS_ARG(features), CLS_ARG(offset_arg), CLS_ARG(c_arg),
                                      CLS_ARG(hw_arg),   CLS_ARG(p0_arg),     CLS_ARG(packed)};
         const size_t pack_global[2] = {blocks, c};
         CLS_TRY(cls_launch(ctx, "gram_pack", pack_args, 6, 2, pack_global, NULL));
-        const cls_arg args[] = {CLS_ARG(sym),           CLS_ARG(packed),     CLS_ARG(p0_arg),
-                                CLS_ARG(grad_features), CLS_ARG(offset_arg), CLS_ARG(c_arg),
-                                CLS_ARG(hw_arg),        CLS_ARG(acc)};
-        const size_t g = grad_group(ctx, blocks);
-        const size_t global[2] = {round_up(blocks, g), row_blocks}, group[2] = {g, row_blocks};
-        CLS_TRY(cls_launch(ctx, "gram_grad", args, 8, 2, global, group));
+        const cls_arg args[] = {CLS_ARG(sym),      CLS_ARG(packed),        CLS_ARG(p0_arg),
+                                CLS_ARG(cols_arg), CLS_ARG(grad_features), CLS_ARG(offset_arg),
+                                CLS_ARG(c_arg),    CLS_ARG(hw_arg),        CLS_ARG(acc)};
+        const size_t items = wide ? div_up(blocks, 2) : blocks, g = grad_group(ctx, items);
+        const size_t global[2] = {round_up(items, g), row_blocks}, group[2] = {g, row_blocks};
+        CLS_TRY(cls_launch(ctx, wide ? "gram_grad_wide" : "gram_grad", args, 9, 2, global, group));
     }
 fail:
     return status;

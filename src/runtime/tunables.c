@@ -98,7 +98,15 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
          * chunks of 4 MiB, less than the Winograd scratch shares the slot with. Groups of 8
          * column blocks against 1: 17 against 21 ms for 64 x 262144, the same within noise
          * for the others. */
+        /* 16 native lanes: 8 rows by 32 columns (gram_grad_wide), as the Winograd GEMM. 2 Xeon
+         * cores with AVX-512, clstyle-bench --only gram, medians of 7, three interleaved
+         * runs, the gradient's ms (pack included), 6 x 16 -> 8 x 32:
+         *   256x256  relu3_1 3.0-5.9 -> 2.2-4.0, relu4_1 3.4-4.3 -> 2.2, relu5_1 1.1-1.8 -> 0.7-1.3
+         *   512x512  relu1_1 20-22 -> 18-19, relu2_1 16-16.5 -> 11-12, relu3_1 12-16 -> 8.5-8.9,
+         *            relu4_1 11-12 -> 7.7-11.6, relu5_1 3.0-3.4 -> 2.2-2.6 */
         .gram_grad_rows = 6,
+        .gram_grad_vecs = device && device->native_float_width >= 16 ? 2 : 1,
+        .gram_grad_wide_rows = 8,
         .gram_grad_group = 8,
         .gram_pack_bytes = (size_t)4 << 20,
         .gram_max_parts = 16,
@@ -121,7 +129,8 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
     };
     /* For benchmarks: the Winograd scratch budget, the Gram matrices' slices (1: none) and
      * whether CLBlast or cl/gram.cl computes them, and the channel mixing by CLBlast or by
-     * the wino_gemm kernels (kernel: the device's rule; narrow or wide: that one). */
+     * the wino_gemm kernel, and CLSTYLE_BLOCKS=narrow|wide: the register blocks of one or
+     * two float16 of columns in wino_gemm and gram_grad (by default, the device's). */
     const char *scratch = getenv("CLSTYLE_WINO_SCRATCH_MIB");
     if (scratch && atoi(scratch) > 0)
         t.wino_scratch_bytes = (size_t)atoi(scratch) << 20;
@@ -138,8 +147,9 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
         t.wino_clblast = true;
     else if (gemm && strcmp(gemm, "kernel") == 0)
         t.wino_clblast = false;
-    else if (gemm && (strcmp(gemm, "narrow") == 0 || strcmp(gemm, "wide") == 0))
-        t.wino_clblast = false, t.wino_gemm_vecs = strcmp(gemm, "wide") == 0 ? 2 : 1;
+    const char *blocks = getenv("CLSTYLE_BLOCKS");
+    if (blocks && (strcmp(blocks, "narrow") == 0 || strcmp(blocks, "wide") == 0))
+        t.wino_gemm_vecs = t.gram_grad_vecs = strcmp(blocks, "wide") == 0 ? 2 : 1;
     const char *no_fma = getenv("CLSTYLE_NO_FMA");
     t.fused_multiply_add = !(no_fma && strcmp(no_fma, "1") == 0);
     return t;
@@ -164,8 +174,8 @@ void cls_tunables_prelude(const cls_tunables *t, char *buf, size_t size)
         "#define CONV_COUT_TILE %d\n#define REDUCE_GROUP %d\n"
         "#define WINO_GEMM_ROWS %d\n#define WINO_GEMM_PASS %d\n#define WINO_GEMM_WIDE_PASS %d\n"
         "#define GRAM_VEC %d\n#define GRAM_ROWS_I %d\n"
-        "#define GRAM_ROWS_J %d\n#define GRAM_GRAD_ROWS %d\n%s",
+        "#define GRAM_ROWS_J %d\n#define GRAM_GRAD_ROWS %d\n#define GRAM_GRAD_WIDE_ROWS %d\n%s",
         t->conv_cout_tile, t->reduce_group, t->wino_gemm_rows, t->wino_gemm_pass,
         t->wino_gemm_wide_pass, t->gram_vec, t->gram_rows_i, t->gram_rows_j, t->gram_grad_rows,
-        t->fused_multiply_add ? "" : "#define CLS_NO_FMA 1\n");
+        t->gram_grad_wide_rows, t->fused_multiply_add ? "" : "#define CLS_NO_FMA 1\n");
 }

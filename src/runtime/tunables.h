@@ -39,7 +39,8 @@ typedef struct cls_tunables {
      * computes blocks of gram_rows_i x gram_rows_j entries with gram_vec-wide vectors, a
      * work-group one row of blocks, or gram_tile_i x gram_tile_j blocks from
      * gram_tile_min_channels channels on; the gradient gram_grad_rows rows by 16 columns per
-     * work-item, a work-group gram_grad_group column blocks. */
+     * work-item (gram_grad), or with gram_grad_vecs 2 gram_grad_wide_rows rows by 32
+     * (gram_grad_wide), a work-group gram_grad_group such work-items along the columns. */
     bool gram_kernel;
     int gram_vec;
     int gram_rows_i;
@@ -48,6 +49,8 @@ typedef struct cls_tunables {
     int gram_tile_i;
     int gram_tile_j;
     int gram_grad_rows;
+    int gram_grad_vecs;
+    int gram_grad_wide_rows;
     int gram_grad_group;
     size_t gram_pack_bytes; /* the gradient packs F's columns in chunks of at most this */
     /* Split-K: F F^T over slices of the H*W columns, added up after. */
