@@ -34,8 +34,9 @@ typedef enum cls_conv_algo {
 } cls_conv_algo;
 
 /* The algorithm for a layer of this shape on ctx's device: $CLSTYLE_CONV=direct|winograd
- * forces one; else the one cls_conv3x3_select measured (this run or an earlier one), else
- * (unmeasured, or CLSTYLE_CONV=rule) the device's rule. The same choice serves forward and
+ * forces one; else, where the device times them (tunables.conv_measure, or
+ * CLSTYLE_CONV=measure), the one cls_conv3x3_select measured (this run or an earlier one),
+ * else (unmeasured, a CPU, or CLSTYLE_CONV=rule) the device's rule. The same choice serves forward and
  * backward. */
 cls_conv_algo cls_conv3x3_choose(const cls_ctx *ctx, cls_shape in, int cout);
 
@@ -46,7 +47,7 @@ cls_conv_algo cls_conv3x3_rule(const cls_ctx *ctx, cls_shape in, int cout);
  * algorithms timed on the whole shape (forward + backward-data, the faster of two passes
  * after a warm-up one, on buffers of their own) and the faster kept there for later runs.
  * *measured tells whether it timed (with dry_run: whether it would have, nothing timed).
- * Nothing to do when CLSTYLE_CONV forces a choice. */
+ * Nothing to do where the context does not time them (cls_conv3x3_choose). */
 cls_status cls_conv3x3_select(cls_ctx *ctx, cls_shape in, int cout, bool dry_run, bool *measured);
 
 /* "direct" or "winograd". */

@@ -1,8 +1,10 @@
 /* Which 3x3 convolution algorithm a layer shape uses on a device: forced by $CLSTYLE_CONV,
- * else measured (both algorithms timed on the layer's whole shape, forward + backward-data,
- * once per device and shape, kept in the context and in the cache directory), else, for a
- * shape nobody measured or a reproducible context, the device's rule in runtime/tunables.c.
- * The two algorithms sum in different orders, so a choice changes the result's last bits. */
+ * else, on devices that time them (not CPUs, whose rule in runtime/tunables.c was measured;
+ * or anywhere with CLSTYLE_CONV=measure), measured (both algorithms timed on the layer's
+ * whole shape, forward + backward-data, once per device and shape, kept in the context and
+ * in the cache directory), else, for a shape nobody measured or a reproducible context, the
+ * device's rule. The two algorithms sum in different orders, so a choice changes the
+ * result's last bits. */
 #include "ops/conv.h"
 #include "ops/elementwise.h"
 #include "runtime/kernel_cache.h"
@@ -21,6 +23,16 @@ static const char *forced(void)
                   strcmp(force, "rule") == 0))
         return force;
     return NULL;
+}
+
+/* Whether this context times the algorithms: the device's tunable, or CLSTYLE_CONV=measure
+ * on any device; never when reproducible or forced. */
+static bool measuring(const cls_ctx *ctx)
+{
+    if (forced() || ctx->reproducible)
+        return false;
+    const char *force = getenv("CLSTYLE_CONV");
+    return ctx->tunables.conv_measure || (force && strcmp(force, "measure") == 0);
 }
 
 cls_conv_algo cls_conv3x3_rule(const cls_ctx *ctx, cls_shape in, int cout)
@@ -51,7 +63,7 @@ cls_conv_algo cls_conv3x3_choose(const cls_ctx *ctx, cls_shape in, int cout)
         return CLS_CONV_DIRECT;
     if (force && strcmp(force, "winograd") == 0)
         return CLS_CONV_WINOGRAD;
-    const cls_conv_choice *c = force || ctx->reproducible ? NULL : find_choice(ctx, in, cout);
+    const cls_conv_choice *c = measuring(ctx) ? find_choice(ctx, in, cout) : NULL;
     return c ? (cls_conv_algo)c->algo : cls_conv3x3_rule(ctx, in, cout);
 }
 
@@ -247,7 +259,7 @@ static cls_status measure(cls_ctx *ctx, cls_shape in, int cout, double ms[2])
 cls_status cls_conv3x3_select(cls_ctx *ctx, cls_shape in, int cout, bool dry_run, bool *measured)
 {
     *measured = false;
-    if (forced() || ctx->reproducible || find_choice(ctx, in, cout))
+    if (!measuring(ctx) || find_choice(ctx, in, cout))
         return CLS_OK;
     cls_status status = cls_shape_check(in, "conv3x3_select");
     if (status != CLS_OK)

@@ -57,6 +57,12 @@ cls_tunables cls_tunables_for(const cls_device_info *device)
          * and every VGG-19 layer but conv1_1 at 256x256 and 512x512 (2-5x, see the commit
          * log). */
         .wino_min_channels = 16,
+        /* The rule above chose as the timings did on all 9 VGG-19 layer shapes at 512x384 on
+         * both CPUs measured (2 AMD EPYC cores with AVX2 and 2 Xeon cores with AVX-512:
+         * direct for conv1_1, Winograd for the rest, by 1.4x to 12x), and timing them took
+         * 8-14 s of a first run there, a third of its start. So CPUs take the rule; other
+         * devices, where it was never measured, time both once per shape. */
+        .conv_measure = !(device && device->type == CLS_DEVICE_CPU),
         .wino_min_tiles = 4,
         .wino_min_work = 1024,
         /* A Gram matrix of few channels over many pixels is a long, thin product: CLBlast

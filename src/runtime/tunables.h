@@ -30,6 +30,7 @@ typedef struct cls_tunables {
     bool wino_clblast;         /* channel mixing with CLBlast instead of wino_gemm */
     size_t wino_scratch_bytes; /* each of the two transformed buffers at most (one tile row
                                   of the layer is the minimum) */
+    bool conv_measure;         /* time direct against Winograd per layer shape (else the rule) */
     int wino_min_channels;     /* Winograd only when cin and cout are at least this */
     int wino_min_tiles;        /* ... and the image has at least this many 4x4 tiles */
     int wino_min_work;         /* ... and tiles * min(cin, cout) is at least this */

@@ -1,7 +1,8 @@
-/* The per-device choice of convolution algorithm: measured once per shape, kept in the
- * context and in the cache directory, read back by a later context instead of timing again,
- * a damaged record timed again, and the choice obeyed by cls_conv3x3_choose unless
- * CLSTYLE_CONV overrides it or the context is reproducible. */
+/* The per-device choice of convolution algorithm, on a device that times them: measured once
+ * per shape, kept in the context and in the cache directory, read back by a later context
+ * instead of timing again, a damaged record timed again, and the choice obeyed by
+ * cls_conv3x3_choose unless CLSTYLE_CONV overrides it or the context is reproducible. A
+ * device that does not time them (CPUs) takes the rule unless CLSTYLE_CONV=measure. */
 #include "check.h"
 #include "device_util.h"
 #include "ops/conv.h"
@@ -114,6 +115,31 @@ static void reproducible_takes_the_rule(void)
     dev->reproducible = false;
 }
 
+/* Where the device does not time them (CPUs): the rule, nothing timed or read, whatever is
+ * in memory; CLSTYLE_CONV=measure times them all the same. */
+static void rule_where_not_timed(void)
+{
+    unsetenv("CLSTYLE_CONV");
+    forget_choices();
+    bool timed;
+    CHECK_STATUS(cls_conv3x3_select(dev, shape, COUT, false, &timed), CLS_OK); /* a record */
+    const cls_conv_algo rule = cls_conv3x3_rule(dev, shape, COUT);
+    dev->conv_choices[0].algo = rule == CLS_CONV_DIRECT ? CLS_CONV_WINOGRAD : CLS_CONV_DIRECT;
+    dev->tunables.conv_measure = false;
+    CHECK(cls_conv3x3_choose(dev, shape, COUT) == rule);
+    forget_choices();
+    CHECK_STATUS(cls_conv3x3_select(dev, shape, COUT, false, &timed), CLS_OK);
+    CHECK(!timed && dev->conv_choice_count == 0);
+    const cls_shape other = {1, 16, 24, 32}; /* never measured */
+    CHECK_STATUS(cls_conv3x3_select(dev, other, COUT, true, &timed), CLS_OK);
+    CHECK(!timed);
+    setenv("CLSTYLE_CONV", "measure", 1);
+    CHECK_STATUS(cls_conv3x3_select(dev, other, COUT, true, &timed), CLS_OK);
+    CHECK(timed);
+    unsetenv("CLSTYLE_CONV");
+    dev->tunables.conv_measure = true;
+}
+
 /* A record that is damaged or not a choice is timed again and replaced. */
 static void damaged_record(void)
 {
@@ -159,10 +185,14 @@ int main(int argc, char **argv)
     }
     char saved_dir[sizeof dev->tuning_dir];
     snprintf(saved_dir, sizeof saved_dir, "%s", dev->tuning_dir);
+    const bool saved_measure = dev->tunables.conv_measure;
+    dev->tunables.conv_measure = true; /* as on a GPU, whatever this device is */
     RUN_CASE(measured_then_cached);
     RUN_CASE(choice_obeyed);
     RUN_CASE(reproducible_takes_the_rule);
+    RUN_CASE(rule_where_not_timed);
     RUN_CASE(damaged_record);
+    dev->tunables.conv_measure = saved_measure;
     snprintf(dev->tuning_dir, sizeof dev->tuning_dir, "%s", saved_dir);
     char command[512];
     snprintf(command, sizeof command, "rm -rf '%s'", cache_dir);

@@ -299,7 +299,9 @@ static void reproducible_ignores_measured_choices(void)
     dev->reproducible = true;
     cls_image rule = run_lbfgs(&in, 3);
     dev->reproducible = false;
-    /* Earlier cases measured every layer shape; make each the other algorithm's. */
+    /* Measure every layer shape (as a GPU does by default); make each the other algorithm's. */
+    const bool saved_measure = dev->tunables.conv_measure;
+    dev->tunables.conv_measure = true;
     const cls_transfer_params defaults = cls_transfer_params_default();
     CHECK_STATUS(cls_transfer_choose_algorithms(model, 64, 48, &defaults, false, NULL), CLS_OK);
     CHECK(dev->conv_choice_count > 0);
@@ -318,7 +320,8 @@ static void reproducible_ignores_measured_choices(void)
            same_pixels(&rule, &again) ? "the same" : "NOT the same");
     CHECK(!same_pixels(&rule, &flipped));
     CHECK(same_pixels(&rule, &again));
-    /* Later cases measure afresh. */
+    /* Later cases measure afresh, where the device does. */
+    dev->tunables.conv_measure = saved_measure;
     free(dev->conv_choices);
     dev->conv_choices = NULL;
     dev->conv_choice_count = 0;
