@@ -7,6 +7,7 @@
 int cls_cmd_check(const cls_cli_common *common)
 {
     cls_ctx_params params = cls_cli_ctx_params(common);
+    params.build_all_kernels = true;
     cls_ctx *ctx = NULL;
     cls_status status = cls_ctx_create(&params, &ctx);
     if (status != CLS_OK)

@@ -134,14 +134,20 @@ cls_status cls_ctx_create(const cls_ctx_params *params_in, cls_ctx **out)
     choose_cache_dir(ctx, &params);
     choose_kernel_dir(ctx, &params);
     apply_blas_tuning(ctx, &params);
-    CLS_TRY(cls_programs_build(ctx));
+    CLS_TRY(cls_programs_init(ctx));
+    if (params.build_all_kernels)
+        CLS_TRY(cls_programs_build_all(ctx));
 
     ctx->startup.seconds_total = cls_now_seconds() - start;
-    cls_log(ctx, CLS_LOG_INFO,
-            "kernels ready in %.3f s: %d programs, %d from the kernel cache, %d compiled%s",
-            ctx->startup.seconds_total, ctx->startup.programs, ctx->startup.cache_hits,
-            ctx->startup.compiled,
-            ctx->startup.cache_rejected ? " (rejected cache files were rebuilt)" : "");
+    if (params.build_all_kernels)
+        cls_log(ctx, CLS_LOG_INFO,
+                "kernels ready in %.3f s: %d programs, %d from the kernel cache, %d compiled%s",
+                ctx->startup.seconds_total, ctx->startup.programs, ctx->startup.cache_hits,
+                ctx->startup.compiled,
+                ctx->startup.cache_rejected ? " (rejected cache files were rebuilt)" : "");
+    else
+        cls_log(ctx, CLS_LOG_INFO, "device ready in %.3f s; kernel programs build on first use",
+                ctx->startup.seconds_total);
     *out = ctx;
     return CLS_OK;
 fail:

@@ -36,8 +36,9 @@ struct cls_ctx {
     cl_command_queue queue;
 
     cls_tunables tunables;
-    bool reproducible;    /* choices by rule only (cls_ctx_params.reproducible) */
-    cl_program *programs; /* one per embedded .cl file, in cls_kernel_sources order */
+    bool reproducible;      /* choices by rule only (cls_ctx_params.reproducible) */
+    cl_program *programs;   /* one per embedded .cl file, in cls_kernel_sources order */
+    bool *unsaved_programs; /* compiled this run, their binaries not yet in the cache */
     size_t program_count;
     cls_named_kernel *kernels; /* every kernel of every program */
     size_t kernel_count;
@@ -66,12 +67,18 @@ struct cls_ctx {
 /* Sends a message to the context's log callback when level is enabled. */
 void cls_log(const cls_ctx *ctx, cls_log_level level, const char *fmt, ...) CLS_PRINTF(3, 4);
 
-/* The kernel with this function name, built at context creation. */
-cls_status cls_ctx_kernel(const cls_ctx *ctx, const char *name, cl_kernel *out);
+/* The kernel with this function name. Programs are built on first use (through the kernel
+ * cache): a run builds only the cl/ files it launches kernels from, since building one from
+ * a fresh cache takes seconds on some drivers (PoCL: up to 5 s for cl/conv_kxk.cl). */
+cls_status cls_ctx_kernel(cls_ctx *ctx, const char *name, cl_kernel *out);
 
-/* Builds every embedded program for the context's device, through the kernel cache, and
- * fills ctx->programs, ctx->kernels and the startup counters. */
-cls_status cls_programs_build(cls_ctx *ctx);
+/* The empty program table (one entry per embedded .cl file, none built). */
+cls_status cls_programs_init(cls_ctx *ctx);
+/* Builds every program not built yet, updating ctx->kernels and the startup counters. */
+cls_status cls_programs_build_all(cls_ctx *ctx);
+/* Saves the binaries of the programs compiled this run to the kernel cache (best effort:
+ * a failure is a warning). cls_programs_release does it first. */
+void cls_programs_save(cls_ctx *ctx);
 void cls_programs_release(cls_ctx *ctx);
 
 /* Monotonic seconds, for startup timings. */

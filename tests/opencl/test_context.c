@@ -1,6 +1,7 @@
 /* Context creation on a real device: every kernel builds, the self-check passes, the
  * kernel cache is hit on the second start and a corrupted entry is rebuilt, kernel
- * sources can come from disk, build errors carry the log. */
+ * sources can come from disk, build errors carry the log; without build_all_kernels, a
+ * context builds only the programs of the kernels it asks for. */
 #include "check.h"
 #include "runtime/context.h"
 
@@ -27,6 +28,7 @@ static cls_ctx_params params_with_cache(const char *dir)
     p.device_spec = getenv("CLSTYLE_TEST_DEVICE");
     p.cache_dir = dir;
     p.log = count_warnings;
+    p.build_all_kernels = true;
     return p;
 }
 
@@ -132,8 +134,8 @@ static void unwritable_cache_only_warns(void)
     warnings = 0;
     cls_ctx *ctx = NULL;
     CHECK_STATUS(cls_ctx_create(&p, &ctx), CLS_OK);
+    cls_ctx_destroy(ctx); /* which saves the binaries */
     CHECK(warnings > 0);
-    cls_ctx_destroy(ctx);
 }
 
 static void disabled_cache_writes_nothing(void)
@@ -173,8 +175,10 @@ static void build_error_carries_log(void)
     char cmd[900];
     snprintf(cmd, sizeof cmd, "mkdir -p %s && cp %s/*.cl %s/", broken, cl_dir, broken);
     CHECK(system(cmd) == 0);
-    snprintf(cmd, sizeof cmd, "printf '\\n\\nkernel void broken(global float *x) { x[0] = y; }\\n'"
-                              " >> %s/self_check.cl", broken);
+    snprintf(cmd, sizeof cmd,
+             "printf '\\n\\nkernel void broken(global float *x) { x[0] = y; }\\n'"
+             " >> %s/self_check.cl",
+             broken);
     CHECK(system(cmd) == 0);
     cls_ctx_params p = params_with_cache(cache_dir);
     p.kernel_dir = broken;
@@ -188,6 +192,36 @@ static void build_error_carries_log(void)
     if (count > 0)
         CHECK_CONTAINS(cls_last_error(), list[0].name);
     cls_device_list_free(list);
+    cls_ctx_destroy(ctx);
+}
+
+/* Programs on first use: none at creation; a kernel's own program (found by its definition,
+ * by the argument of the macro that defines it, past mentions in other files' comments);
+ * an unknown name builds the rest and fails. */
+static void lazy_builds_only_what_is_used(void)
+{
+    cls_ctx_params p = params_with_cache(cache_dir);
+    p.build_all_kernels = false;
+    cls_ctx *ctx = NULL;
+    CHECK_STATUS(cls_ctx_create(&p, &ctx), CLS_OK);
+    if (!ctx)
+        return;
+    CHECK(cls_ctx_startup_stats(ctx)->programs == 0);
+    CHECK_STATUS(cls_ctx_self_check(ctx), CLS_OK);
+    CHECK(cls_ctx_startup_stats(ctx)->programs == 1);
+    static const char *const names[] = {"wino_gemm", "conv_kxk_bwb_k3_s1", "relu_forward"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        cl_kernel k = NULL;
+        const int before = cls_ctx_startup_stats(ctx)->programs;
+        CHECK_STATUS(cls_ctx_kernel(ctx, names[i], &k), CLS_OK);
+        CHECK(k != NULL);
+        const int built = cls_ctx_startup_stats(ctx)->programs - before;
+        printf("  %s: %d program%s built\n", names[i], built, built == 1 ? "" : "s");
+        CHECK(built == 1);
+    }
+    cl_kernel k = NULL;
+    CHECK_STATUS(cls_ctx_kernel(ctx, "no_such_kernel", &k), CLS_ERR_KERNEL_NOT_FOUND);
+    CHECK(cls_ctx_startup_stats(ctx)->programs == (int)ctx->program_count);
     cls_ctx_destroy(ctx);
 }
 
@@ -220,6 +254,7 @@ int main(int argc, char **argv)
     RUN(disabled_cache_writes_nothing);
     RUN(kernels_from_directory);
     RUN(build_error_carries_log);
+    RUN(lazy_builds_only_what_is_used);
     RUN(bad_spec_lists_devices);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf %s", cache_dir);
