@@ -1,7 +1,6 @@
-/* Device vector reductions and copies with CLBlast. */
+/* Device vector reductions (cl/optim.cl) and copies. */
 #include "optim/vec.h"
 #include "ops/elementwise.h"
-#include "runtime/blas_status.h"
 #include "runtime/launch.h"
 
 #include <math.h>
@@ -19,7 +18,7 @@ static size_t dot_items(const cls_tunables *t, size_t n)
 
 size_t cls_vec_space_bytes(const cls_ctx *ctx, size_t n)
 {
-    return (4 + dot_items(&ctx->tunables, n)) * sizeof(float);
+    return dot_items(&ctx->tunables, n) * sizeof(float);
 }
 
 cls_status cls_vec_space_init(cls_vec_space *v, cls_ctx *ctx, size_t n)
@@ -28,7 +27,6 @@ cls_status cls_vec_space_init(cls_vec_space *v, cls_ctx *ctx, size_t n)
     *v = (cls_vec_space){.ctx = ctx, .n = n, .partial_count = dot_items(&ctx->tunables, n)};
     v->host_partials = malloc(v->partial_count * sizeof *v->host_partials);
     CLS_CHECK_ALLOC(v->host_partials, "the optimiser's partial sums");
-    CLS_TRY(cls_buffer_create(ctx, 4 * sizeof(float), "optimiser scalars", &v->result));
     CLS_TRY(cls_buffer_create(ctx, v->partial_count * sizeof(float), "optimiser scalars",
                               &v->partials));
 fail:
@@ -37,26 +35,16 @@ fail:
 
 void cls_vec_space_release(cls_vec_space *v)
 {
-    if (v->result)
-        clReleaseMemObject(v->result);
     if (v->partials)
         clReleaseMemObject(v->partials);
     free(v->host_partials);
-    v->result = v->partials = NULL;
+    v->partials = NULL;
     v->host_partials = NULL;
 }
 
 cls_status cls_vec_alloc(cls_vec_space *v, const char *what, cl_mem *out)
 {
     return cls_buffer_create(v->ctx, v->n * sizeof(float), what, out);
-}
-
-static cls_status read_scalar(cls_vec_space *v, double *out)
-{
-    float value = 0.0f;
-    cls_status status = cls_read_floats(v->ctx, v->result, 0, 1, &value);
-    *out = value;
-    return status;
 }
 
 /* A work-group per block in the blocked pattern: left to choose, PoCL put a dot product's
@@ -121,31 +109,52 @@ cls_status cls_vec_asum(cls_vec_space *v, cl_mem a, double *out)
     return cls_vec_asum_count(v, v->n, a, out);
 }
 
-cls_status cls_vec_asum_count(cls_vec_space *v, size_t count, cl_mem a, double *out)
+/* The partial sums (want_max false) or maxima of |a| over its first count elements, in
+ * v->partials; returns how many. */
+static cls_status abs_partials(cls_vec_space *v, size_t count, cl_mem a, bool want_max,
+                               size_t *items)
 {
     cls_status status = CLS_OK;
-    CLS_RUN_BLAS(v->ctx, CLBlastSasum(count, v->result, 0, a, 0, 1, &v->ctx->queue, NULL),
-                 "CLBlastSasum");
-    CLS_TRY(read_scalar(v, out));
+    const cls_tunables *t = &v->ctx->tunables;
+    const cl_uint n = (cl_uint)count, block = (cl_uint)t->dot_block;
+    const cl_int max_arg = want_max;
+    if (count > v->n)
+        return cls_error(CLS_ERR_INVALID_ARGUMENT, "a reduction over %zu of %zu floats", count,
+                         v->n);
+    *items = dot_items(t, count);
+    if (t->dot_block > 0) {
+        const cls_arg args[] = {CLS_ARG(a), CLS_ARG(n), CLS_ARG(block), CLS_ARG(max_arg),
+                                CLS_ARG(v->partials)};
+        CLS_TRY(cls_launch(v->ctx, "abs_partials_block", args, 5, 1, items, &block_group));
+    } else {
+        const cls_arg args[] = {CLS_ARG(a), CLS_ARG(n), CLS_ARG(max_arg), CLS_ARG(v->partials)};
+        CLS_TRY(cls_launch(v->ctx, "abs_partials", args, 4, 1, items, NULL));
+    }
+    CLS_TRY(cls_read_floats(v->ctx, v->partials, 0, *items, v->host_partials));
 fail:
+    return status;
+}
+
+cls_status cls_vec_asum_count(cls_vec_space *v, size_t count, cl_mem a, double *out)
+{
+    size_t items = 0;
+    cls_status status = abs_partials(v, count, a, false, &items);
+    double sum = 0.0;
+    for (size_t i = 0; status == CLS_OK && i < items; i++)
+        sum += v->host_partials[i];
+    *out = sum;
     return status;
 }
 
 cls_status cls_vec_absmax(cls_vec_space *v, cl_mem a, double *out)
 {
-    cls_status status = CLS_OK;
-    cl_uint index = 0;
-    float value = 0.0f;
-    CLS_RUN_BLAS(v->ctx, CLBlastiSamax(v->n, v->result, 0, a, 0, 1, &v->ctx->queue, NULL),
-                 "CLBlastiSamax");
-    CLS_CHECK_CL(clEnqueueReadBuffer(v->ctx->queue, v->result, CL_TRUE, 0, sizeof index, &index, 0,
-                                     NULL, NULL),
-                 "reading the index of the largest element");
-    if (index >= v->n)
-        return cls_error(CLS_ERR_BLAS, "CLBlastiSamax returned index %u of %zu", index, v->n);
-    CLS_TRY(cls_read_floats(v->ctx, a, index, 1, &value));
-    *out = fabs((double)value);
-fail:
+    size_t items = 0;
+    cls_status status = abs_partials(v, v->n, a, true, &items);
+    double largest = 0.0; /* NaN if any partial is (fmax would drop it) */
+    for (size_t i = 0; status == CLS_OK && i < items; i++)
+        if (isnan(v->host_partials[i]) || v->host_partials[i] > largest)
+            largest = v->host_partials[i];
+    *out = largest;
     return status;
 }
 

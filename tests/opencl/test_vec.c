@@ -1,7 +1,7 @@
 /* The optimisers' vector reductions against double-precision sums on the host: dot products
  * through both read patterns of the dot_partials kernels (contiguous blocks, CPUs; strided,
  * GPUs) on lengths around the block and work-item counts, the update-and-dot of the L-BFGS
- * two-loop recursion through both, plus asum and absmax. With one
+ * two-loop recursion, and the sums and maxima of |a| (NaN included) through both. With one
  * strided work-item, lengths past 65535 need more work-items on rusticl, whose llvmpipe stops
  * a work-item's loops after 65535 iterations (found by this test there). */
 #include "check.h"
@@ -60,6 +60,8 @@ static void check_axpy_dot(size_t n, ref_rng *rng, const char *pattern)
     cls_vec_space_release(&v);
 }
 
+static void check_abs(size_t n, ref_rng *rng, const char *pattern);
+
 /* Every length with dot_block set to block (0: the strided pattern) and each dot_items. */
 static void dot_sweep(unsigned seed, int block, const int *items, size_t item_count)
 {
@@ -71,6 +73,7 @@ static void dot_sweep(unsigned seed, int block, const int *items, size_t item_co
         for (size_t i = 0; i < sizeof lengths / sizeof lengths[0]; i++) {
             check_dot(lengths[i], &rng, block ? "block" : "strided");
             check_axpy_dot(lengths[i], &rng, block ? "block" : "strided");
+            check_abs(lengths[i], &rng, block ? "block" : "strided");
         }
     }
     dev->tunables = saved;
@@ -89,23 +92,39 @@ static void dot_strided(void)
     dot_sweep(502, 0, items, sizeof items / sizeof items[0]);
 }
 
-static void asum_absmax(void)
+/* sum |a| (also over a prefix) against a double sum, max |a| exactly, the largest at a
+ * position that moves with n (the last element included); a NaN anywhere makes the max NaN,
+ * not the largest of the rest (L-BFGS's convergence test reads it). */
+static void check_abs(size_t n, ref_rng *rng, const char *pattern)
 {
-    ref_rng rng = ref_rng_make(503);
-    const size_t n = 1025;
-    float *a = host_random(&rng, n, -1.0f, 1.0f);
-    a[700] = -3.5f;
-    double sum = 0.0;
-    for (size_t i = 0; i < n; i++)
+    float *a = host_random(rng, n, -1.0f, 1.0f);
+    const size_t at = n % 2 ? n - 1 : (n * 7) / 11;
+    a[at] = -3.5f;
+    const size_t prefix = n / 2 + 1;
+    double sum = 0.0, prefix_sum = 0.0;
+    for (size_t i = 0; i < n; i++) {
         sum += fabs(a[i]);
+        prefix_sum += i < prefix ? fabs(a[i]) : 0.0;
+    }
     cls_vec_space v;
     CHECK_STATUS(cls_vec_space_init(&v, dev, n), CLS_OK);
     cl_mem d = dev_upload(a, n);
-    double got = 0.0;
+    double got = 0.0, got_prefix = 0.0, got_max = 0.0, got_nan = 0.0;
     CHECK_STATUS(cls_vec_asum(&v, d, &got), CLS_OK);
-    CHECK(fabs(got - sum) <= 1e-5 * sum);
-    CHECK_STATUS(cls_vec_absmax(&v, d, &got), CLS_OK);
-    CHECK(got == 3.5);
+    CHECK_STATUS(cls_vec_asum_count(&v, prefix, d, &got_prefix), CLS_OK);
+    CHECK_STATUS(cls_vec_absmax(&v, d, &got_max), CLS_OK);
+    a[n / 3] = NAN;
+    CHECK_STATUS(cls_vec_absmax(&v, dev_upload(a, n), &got_nan), CLS_OK);
+    /* float sums of positive terms: up to n / items of them in one work-item (strided with a
+     * single item: 4e-6 of the sum seen at n = 196608) */
+    const bool ok = fabs(got - sum) <= 2e-5 * sum && fabs(got_prefix - prefix_sum) <= 2e-5 * sum &&
+                    got_max == 3.5 && isnan(got_nan);
+    if (!ok)
+        printf("  abs %s n=%zu: asum %.9g (want %.9g), prefix %.9g (want %.9g), max %g at %zu, "
+               "with a NaN %g\n",
+               pattern, n, got, sum, got_prefix, prefix_sum, got_max, at, got_nan);
+    CHECK(ok);
+    CHECK_STATUS(cls_vec_asum_count(&v, n + 1, d, &got), CLS_ERR_INVALID_ARGUMENT);
     cls_vec_space_release(&v);
 }
 
@@ -115,7 +134,6 @@ int main(int argc, char **argv)
         return 1;
     RUN_CASE(dot_blocks);
     RUN_CASE(dot_strided);
-    RUN_CASE(asum_absmax);
     dev_close();
     return check_report();
 }
