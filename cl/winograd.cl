@@ -616,7 +616,10 @@ kernel void wino_grad_gather(global const float *p, global float *dx, const int 
 #ifndef WINO_GEMM_WIDE_PASS
 #define WINO_GEMM_WIDE_PASS 12
 #endif
-#if WINO_GEMM_PASS > 16 || WINO_GEMM_WIDE_PASS > 16
+#ifndef WINO_GEMM_LANE_ROWS
+#define WINO_GEMM_LANE_ROWS 8
+#endif
+#if WINO_GEMM_PASS > 16 || WINO_GEMM_WIDE_PASS > 16 || WINO_GEMM_LANE_ROWS > 16
 #error "wino_gemm writes out at most 16 rows a pass"
 #endif
 #define WINO_GEMM_EACH_ROW(STEP)                                                                   \
@@ -692,4 +695,38 @@ kernel void wino_gemm_wide(global const float *a, global const float *b, global 
                            const int rows_m, const int depth, const int ld, const int trans_a)
 {
     wino_gemm_block(a, b, c, rows_m, depth, ld, trans_a, WINO_GEMM_WIDE_PASS, 2);
+}
+
+// The same product for devices that run work-items as SIMD lanes (GPUs; rusticl's llvmpipe):
+// one column and WINO_GEMM_LANE_ROWS rows a work-item in scalar accumulators, so
+// neighbouring work-items read neighbouring floats of b and the same float of a. The host
+// picks it where the device's native float vector width is 1.
+// Global size: (ld, ceil(rows_m / WINO_GEMM_LANE_ROWS), 36).
+#define WINO_LANE_ZERO(r) float acc_##r = 0.0f;
+#define WINO_LANE_MADD(r)                                                                          \
+    if ((r) < WINO_GEMM_LANE_ROWS)                                                                 \
+        acc_##r = aq[min(r, last) * row_step] * bv + acc_##r;
+#define WINO_LANE_STORE(r)                                                                         \
+    if ((r) < WINO_GEMM_LANE_ROWS && (r) <= last)                                                  \
+        cp[(size_t)(r)*ld] = acc_##r;
+kernel void wino_gemm_lanes(global const float *a, global const float *b, global float *c,
+                            const int rows_m, const int depth, const int ld, const int trans_a)
+{
+    const int n = get_global_id(0);
+    const int m0 = get_global_id(1) * WINO_GEMM_LANE_ROWS;
+    const int k = get_global_id(2);
+    if (n >= ld || m0 >= rows_m)
+        return;
+    const size_t row_step = trans_a ? 1 : depth, depth_step = trans_a ? rows_m : 1;
+    global const float *ap = a + (size_t)k * rows_m * depth + m0 * row_step;
+    global const float *bk = b + (size_t)k * depth * ld + n;
+    global float *cp = c + ((size_t)k * rows_m + m0) * ld + n;
+    const int last = min(WINO_GEMM_LANE_ROWS, rows_m - m0) - 1;
+    WINO_GEMM_EACH_ROW(WINO_LANE_ZERO)
+    for (int q = 0; q < depth; q++) {
+        const float bv = bk[(size_t)q * ld];
+        global const float *aq = ap + q * depth_step;
+        WINO_GEMM_EACH_ROW(WINO_LANE_MADD)
+    }
+    WINO_GEMM_EACH_ROW(WINO_LANE_STORE)
 }

@@ -90,6 +90,12 @@ static cls_status channel_mix(cls_ctx *ctx, cl_mem a, bool trans_a, int rows_m, 
     const cl_int rows_arg = rows_m, depth_arg = depth, ld_arg = (cl_int)ld, trans = trans_a;
     const cls_arg args[] = {CLS_ARG(a),         CLS_ARG(b),      CLS_ARG(c),    CLS_ARG(rows_arg),
                             CLS_ARG(depth_arg), CLS_ARG(ld_arg), CLS_ARG(trans)};
+    if (ctx->tunables.wino_gemm_vecs == 0) { /* a column a work-item (SIMD-lane devices) */
+        const size_t rows = (size_t)ctx->tunables.wino_gemm_lane_rows;
+        const size_t global[3] = {ld, ((size_t)rows_m + rows - 1) / rows, 36};
+        const size_t group[3] = {16, 1, 1}; /* ld is a multiple of 16 */
+        return cls_launch(ctx, "wino_gemm_lanes", args, 7, 3, global, group);
+    }
     /* The wide kernel wherever the device prefers it and ld has whole 32-column blocks. */
     const bool wide = ctx->tunables.wino_gemm_vecs == 2 && ld % 32 == 0;
     const int tile = ctx->tunables.wino_gemm_rows;

@@ -20,9 +20,11 @@ typedef struct cls_tunables {
     bool reduce_blocked; /* the squared-difference losses read contiguous blocks (CPUs) */
 
     /* Winograd F(4x4, 3x3) convolution (cl/winograd.cl, ops/conv_winograd.c). */
-    int wino_gemm_rows;        /* rows of the channel-mixing product per work-item */
-    int wino_gemm_vecs;        /* ... by this many float16 of columns: 1 (wino_gemm) or 2
-                                  (wino_gemm_wide) */
+    int wino_gemm_rows; /* rows of the channel-mixing product per work-item */
+    int wino_gemm_vecs; /* ... by this many float16 of columns: 1 (wino_gemm) or 2
+                           (wino_gemm_wide); 0: one column a work-item, in
+                           wino_gemm_lane_rows rows (wino_gemm_lanes) */
+    int wino_gemm_lane_rows;
     int wino_gemm_pass;        /* rows wino_gemm computes at a time (in registers) */
     int wino_gemm_wide_pass;   /* ... and wino_gemm_wide */
     int wino_group;            /* work-group size (dimension 0) of the transform kernels */

@@ -1,9 +1,10 @@
 /* Winograd F(4x4, 3x3) convolution against the C reference and the direct kernel, forward
  * (bias, fused ReLU) and backward-data, on awkward shapes: every H and W in {1, 2, 3, 5, 7, 13,
  * 33, 64} and every C in {1, 3, 64, 130}, N = 2, and wide rows. Each case runs with the wino_gemm
- * kernel, the wino_gemm_wide kernel and CLBlast, whole and split into one-tile-row chunks (a tiny
- * scratch budget), so the chunking and the backward pass's halo rows are exercised. The backward
- * pass is checked to be the exact adjoint of the forward one: <conv(x), y> = <x, conv^T(y)>. */
+ * kernel, the wino_gemm_wide and wino_gemm_lanes kernels and CLBlast, whole and split into
+ * one-tile-row chunks (a tiny scratch budget), so the chunking and the backward pass's halo rows
+ * are exercised. The backward pass is checked to be the exact adjoint of the forward one: <conv(x),
+ * y> = <x, conv^T(y)>. */
 #include "check.h"
 #include "device_util.h"
 #include "ops/conv.h"
@@ -50,14 +51,15 @@ static const wino_case quick_cases[] = {
 typedef struct variant {
     const char *name;
     bool clblast;
-    int gemm_vecs;  /* 1: wino_gemm, 2: wino_gemm_wide (32-column blocks) */
+    int gemm_vecs;  /* 1: wino_gemm, 2: wino_gemm_wide (32-column blocks), 0: wino_gemm_lanes */
     size_t scratch; /* 0: the device default */
 } variant;
 
 static const variant variants[] = {
-    {"wino_gemm", false, 1, 0},      {"wino_gemm, 1-row chunks", false, 1, 1},
-    {"wino_gemm_wide", false, 2, 0}, {"wino_gemm_wide, 1-row chunks", false, 2, 1},
-    {"CLBlast", true, 1, 0},         {"CLBlast, 1-row chunks", true, 1, 1},
+    {"wino_gemm", false, 1, 0},       {"wino_gemm, 1-row chunks", false, 1, 1},
+    {"wino_gemm_wide", false, 2, 0},  {"wino_gemm_wide, 1-row chunks", false, 2, 1},
+    {"wino_gemm_lanes", false, 0, 0}, {"wino_gemm_lanes, 1-row chunks", false, 0, 1},
+    {"CLBlast", true, 1, 0},          {"CLBlast, 1-row chunks", true, 1, 1},
 };
 
 static double worst_forward, worst_backward, worst_adjoint;
