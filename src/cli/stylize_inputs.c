@@ -149,7 +149,7 @@ enum { FRAME_NAME_MAX = 4095 };
 
 bool cls_inputs_frame_number(const char *name_pattern, const char *name, long *number)
 {
-    size_t start, end, width = 0;
+    size_t start = 0, end = 0, width = 0; /* set by find_conversion; GCC -O2 cannot tell */
     if (!find_conversion(name_pattern, &start, &end))
         return false;
     for (size_t i = start + 1; i + 1 < end; i++) /* the digits between '%' and 'd' */
