@@ -72,8 +72,9 @@ static void measured_then_cached(void)
     CHECK(timed);
 }
 
-/* Whatever the measurement said is what the network gets; CLSTYLE_CONV overrides it. */
-static void choice_obeyed(void)
+/* A fresh measured record of `shape`, then its choice in memory made the other algorithm
+ * than the rule's, which is returned: whoever obeys the record disagrees with the rule. */
+static cls_conv_algo record_against_rule(void)
 {
     unsetenv("CLSTYLE_CONV");
     forget_choices();
@@ -81,7 +82,16 @@ static void choice_obeyed(void)
     CHECK_STATUS(cls_conv3x3_select(dev, shape, COUT, false, &timed), CLS_OK);
     CHECK(dev->conv_choice_count == 1);
     const cls_conv_algo rule = cls_conv3x3_rule(dev, shape, COUT);
-    dev->conv_choices[0].algo = rule == CLS_CONV_DIRECT ? CLS_CONV_WINOGRAD : CLS_CONV_DIRECT;
+    if (dev->conv_choice_count == 1)
+        dev->conv_choices[0].algo = rule == CLS_CONV_DIRECT ? CLS_CONV_WINOGRAD : CLS_CONV_DIRECT;
+    return rule;
+}
+
+/* Whatever the measurement said is what the network gets; CLSTYLE_CONV overrides it. */
+static void choice_obeyed(void)
+{
+    const cls_conv_algo rule = record_against_rule();
+    bool timed;
     CHECK(cls_conv3x3_choose(dev, shape, COUT) != rule);
     setenv("CLSTYLE_CONV", "rule", 1);
     CHECK(cls_conv3x3_choose(dev, shape, COUT) == rule);
@@ -98,12 +108,8 @@ static void choice_obeyed(void)
 /* A reproducible context takes the rule whatever was measured or stored, and times nothing. */
 static void reproducible_takes_the_rule(void)
 {
-    unsetenv("CLSTYLE_CONV");
-    forget_choices();
+    const cls_conv_algo rule = record_against_rule();
     bool timed;
-    CHECK_STATUS(cls_conv3x3_select(dev, shape, COUT, false, &timed), CLS_OK); /* a record */
-    const cls_conv_algo rule = cls_conv3x3_rule(dev, shape, COUT);
-    dev->conv_choices[0].algo = rule == CLS_CONV_DIRECT ? CLS_CONV_WINOGRAD : CLS_CONV_DIRECT;
     dev->reproducible = true;
     CHECK(cls_conv3x3_choose(dev, shape, COUT) == rule);
     forget_choices(); /* the record on disk is not read either */
@@ -119,12 +125,8 @@ static void reproducible_takes_the_rule(void)
  * in memory; CLSTYLE_CONV=measure times them all the same. */
 static void rule_where_not_timed(void)
 {
-    unsetenv("CLSTYLE_CONV");
-    forget_choices();
+    const cls_conv_algo rule = record_against_rule();
     bool timed;
-    CHECK_STATUS(cls_conv3x3_select(dev, shape, COUT, false, &timed), CLS_OK); /* a record */
-    const cls_conv_algo rule = cls_conv3x3_rule(dev, shape, COUT);
-    dev->conv_choices[0].algo = rule == CLS_CONV_DIRECT ? CLS_CONV_WINOGRAD : CLS_CONV_DIRECT;
     dev->tunables.conv_measure = false;
     CHECK(cls_conv3x3_choose(dev, shape, COUT) == rule);
     forget_choices();
