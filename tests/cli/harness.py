@@ -37,28 +37,11 @@ def command(clstyle, *args):
     return [*WRAPPER, clstyle, *args]
 
 
-# LeakSanitizer's own tracer crashing at exit (it stops every thread to scan memory; with
-# PoCL's worker threads it faults now and then: 2 of 8 runs of one command seen here under
-# load): not a finding about clstyle, and not a leak report (that is "ERROR:
-# LeakSanitizer: detected memory leaks"), but no leak check either.
-LSAN_TRACER_CRASH = "LeakSanitizer has encountered a fatal error"
-
-
 def run(clstyle, *args, env=None, timeout=300):
-    """clstyle's CompletedProcess; a run whose LeakSanitizer tracer crashed (so no leak check
-    was done) is run again, up to three times."""
-    def once():
-        r = subprocess.run(command(clstyle, *args), capture_output=True, text=True,
-                           timeout=timeout * (20 if WRAPPER else 1), env=env)
-        if WRAPPER:
-            r.stderr = WRAPPER_NOISE.sub("", r.stderr)
-        return r
-    r = once()
-    for _ in range(3):  # until LeakSanitizer completes its check, at most three reruns
-        if LSAN_TRACER_CRASH not in r.stderr or memory_report(r.stderr):
-            break
-        print("  (LeakSanitizer's tracer crashed at exit; running it again)")
-        r = once()
+    r = subprocess.run(command(clstyle, *args), capture_output=True, text=True,
+                       timeout=timeout * (20 if WRAPPER else 1), env=env)
+    if WRAPPER:
+        r.stderr = WRAPPER_NOISE.sub("", r.stderr)
     return r
 
 
