@@ -36,9 +36,10 @@ struct cls_ctx {
     cl_command_queue queue;
 
     cls_tunables tunables;
-    bool reproducible;      /* choices by rule only (cls_ctx_params.reproducible) */
-    cl_program *programs;   /* one per embedded .cl file, in cls_kernel_sources order */
-    bool *unsaved_programs; /* compiled this run, their binaries not yet in the cache */
+    bool reproducible;                  /* choices by rule only (cls_ctx_params.reproducible) */
+    cl_program *programs;               /* one per embedded .cl file, in cls_kernel_sources order */
+    bool *unsaved_programs;             /* compiled this run, their binaries not yet in the cache */
+    struct cls_cache_key *unsaved_keys; /* ... and the cache key each was built under */
     size_t program_count;
     cls_named_kernel *kernels; /* every kernel of every program */
     size_t kernel_count;

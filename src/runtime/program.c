@@ -234,6 +234,7 @@ static cls_status build_one(cls_ctx *ctx, size_t i)
         ctx->startup.compiled++;
         cls_log(ctx, CLS_LOG_INFO, "compiled %s in %.2f s", src->file, cls_now_seconds() - start);
         ctx->unsaved_programs[i] = ctx->cache_dir[0] != '\0';
+        ctx->unsaved_keys[i] = key;
     }
 fail:
     free(source);
@@ -243,16 +244,8 @@ fail:
 void cls_programs_save(cls_ctx *ctx)
 {
     for (size_t i = 0; i < ctx->program_count; i++) {
-        if (!ctx->unsaved_programs[i] || !ctx->programs[i])
-            continue;
-        char *source = NULL;
-        if (full_source(ctx, &cls_kernel_sources[i], &source) == CLS_OK) {
-            const cls_cache_key key = program_key(ctx, source);
-            store_binary(ctx, &key, ctx->programs[i], cls_kernel_sources[i].file);
-        } else {
-            cls_error_clear();
-        }
-        free(source);
+        if (ctx->unsaved_programs[i] && ctx->programs[i])
+            store_binary(ctx, &ctx->unsaved_keys[i], ctx->programs[i], cls_kernel_sources[i].file);
         ctx->unsaved_programs[i] = false;
     }
 }
@@ -303,7 +296,8 @@ cls_status cls_programs_init(cls_ctx *ctx)
 {
     ctx->programs = calloc(cls_kernel_source_count, sizeof *ctx->programs);
     ctx->unsaved_programs = calloc(cls_kernel_source_count, sizeof *ctx->unsaved_programs);
-    if (!ctx->programs || !ctx->unsaved_programs)
+    ctx->unsaved_keys = calloc(cls_kernel_source_count, sizeof *ctx->unsaved_keys);
+    if (!ctx->programs || !ctx->unsaved_programs || !ctx->unsaved_keys)
         return cls_error(CLS_ERR_OUT_OF_HOST_MEMORY, "the program table");
     ctx->program_count = cls_kernel_source_count;
     /* Sources from a directory: a missing or unreadable file is an error now, not at the
@@ -330,7 +324,7 @@ fail:
 
 void cls_programs_release(cls_ctx *ctx)
 {
-    if (ctx->programs && ctx->unsaved_programs)
+    if (ctx->programs && ctx->unsaved_programs && ctx->unsaved_keys)
         cls_programs_save(ctx);
     for (size_t i = 0; i < ctx->kernel_count; i++)
         clReleaseKernel(ctx->kernels[i].kernel);
@@ -342,8 +336,10 @@ void cls_programs_release(cls_ctx *ctx)
             clReleaseProgram(ctx->programs[i]);
     free(ctx->programs);
     free(ctx->unsaved_programs);
+    free(ctx->unsaved_keys);
     ctx->programs = NULL;
     ctx->unsaved_programs = NULL;
+    ctx->unsaved_keys = NULL;
     ctx->program_count = 0;
 }
 
